@@ -10,8 +10,11 @@ $(B)/src/libmpop/settings.o: src/libmpop/settings.c src/include/mpop/settings.h
 $(B)/src/mpop/mpop.o: src/mpop/mpop.c src/include/mpop/account.h src/include/mpop/config.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
+$(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 
 $(B)/bin/mpop: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/mpop: $(B)/src/mpop/mpop.o $(B)/src/mpop/options.o $(B)/libmpop.a
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
+$(B)/test/settings-test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/settings-test: $(B)/src/tests/settings-test.o $(B)/libmpop.a

@@ -502,7 +502,7 @@ class Scenario:
 
     def directive(self, name, toks, base, lineno, line):
         meth = getattr(self, "d_" + name.replace("-", "_"), None)
-        if meth is None or not re.fullmatch(r"[a-z][a-z-]*", name):
+        if name != "fault" and (meth is None or not re.fullmatch(r"[a-z][a-z-]*", name)):
             raise ScenarioError("unknown directive %s" % name)
         if name == "fault":
             pos, kw = split_args(toks)
