@@ -10,7 +10,9 @@
    side sends into its TUN device to the TUN device of the other side,
    usec microseconds (default 10000) after it was read, in order. Each
    direction queues at most -q packets (default 8192; more are dropped,
-   as a full router queue would). Bandwidth is not limited.
+   as a full router queue would; a packet that the other device refuses,
+   e.g. while it is still down, is counted apart). Bandwidth is not
+   limited.
 
    The caller gives the devices their addresses and brings them up. The
    devices disappear when delayline exits: on SIGTERM, SIGINT, SIGHUP,
@@ -63,7 +65,8 @@ struct queue_s
   unsigned int head ;   /* next to send */
   unsigned int n ;      /* packets queued */
   uint64_t passed ;
-  uint64_t dropped ;
+  uint64_t dropped ;    /* the queue was full */
+  uint64_t failed ;     /* the other side refused it (e.g. still down) */
 } ;
 
 static volatile sig_atomic_t stop = 0 ;
@@ -115,7 +118,7 @@ static void queue_init (queue *q, unsigned int size)
   if (!q->ring) strerr_diefu1sys(EX_OSERR, "allocate the packet queue") ;
   q->size = size ;
   q->head = q->n = 0 ;
-  q->passed = q->dropped = 0 ;
+  q->passed = q->dropped = q->failed = 0 ;
 }
 
  /* read every packet waiting on fd into q, due at now + delay */
@@ -163,7 +166,7 @@ static void give (int fd, queue *q)
     {
       if (errno == EINTR) continue ;
       if (errno == EAGAIN) break ;
-      q->dropped++ ;
+      q->failed++ ;
     }
     else q->passed++ ;
     q->head = (q->head + 1) % q->size ;
@@ -182,9 +185,11 @@ static void report (char const *name, queue const *q)
 {
   char a[UINT64_FMT] ;
   char b[UINT64_FMT] ;
+  char c[UINT64_FMT] ;
   a[uint64_fmt(a, q->passed)] = 0 ;
   b[uint64_fmt(b, q->dropped)] = 0 ;
-  strerr_warni(name, ": ", a, " packets passed, ", b, " dropped") ;
+  c[uint64_fmt(c, q->failed)] = 0 ;
+  strerr_warni(name, ": ", a, " packets passed, ", b, " dropped (queue full), ", c, " refused") ;
 }
 
 int main (int argc, char const *const *argv)

@@ -10,6 +10,10 @@
       plain-TCP sessions USER, PASS, then STAT / UIDL / LIST + UIDL, then
       QUIT, each command sent after the previous response (no pipelining),
       and prints "stat_ms uidl_ms list_uidl_ms".
+  probe.py index HOST PORT USER PASSWORD
+      one plain-TCP session USER, PASS, LIST, UIDL, QUIT (Dovecot then
+      indexes the mailbox and caches the sizes); prints the number of
+      messages.
   probe.py fsync DIR [COUNT]
       writes COUNT (default 100) files of 10 KB in DIR, fsyncing each, then
       COUNT more fsyncing each file and DIR; prints the median latency of
@@ -47,8 +51,8 @@ def rtt(host, port, count):
     return 0
 
 
-def pop3_session(host, port, user, password, cmds):
-    s = socket.create_connection((host, port), timeout=120)
+def pop3_session(host, port, user, password, cmds, timeout=120):
+    s = socket.create_connection((host, port), timeout=timeout)
     f = s.makefile("rb")
 
     def status():
@@ -64,7 +68,9 @@ def pop3_session(host, port, user, password, cmds):
                 raise RuntimeError("connection closed")
             if line == b".\r\n":
                 return
+            lines.append(line)
 
+    lines = []
     t0 = time.monotonic()
     status()
     for c, multi in [("USER " + user, False), ("PASS " + password, False)] + cmds + [("QUIT", False)]:
@@ -72,15 +78,21 @@ def pop3_session(host, port, user, password, cmds):
         multiline() if multi else status()
     t = time.monotonic() - t0
     s.close()
-    return t * 1000
+    return t * 1000, lines
 
 
 def pop3(host, port, user, password, count):
     kinds = [[("STAT", False)], [("UIDL", True)], [("LIST", True), ("UIDL", True)]]
     res = []
     for cmds in kinds:
-        res.append(statistics.median(pop3_session(host, port, user, password, cmds) for _ in range(count)))
+        res.append(statistics.median(pop3_session(host, port, user, password, cmds)[0] for _ in range(count)))
     print(" ".join("%.1f" % x for x in res))
+    return 0
+
+
+def index(host, port, user, password):
+    _, lines = pop3_session(host, port, user, password, [("LIST", True), ("UIDL", True)], timeout=900)
+    print(len(lines) // 2)
     return 0
 
 
@@ -119,6 +131,8 @@ def main():
         return rtt(a[1], int(a[2]), int(a[3]) if len(a) == 4 else 7)
     if len(a) in (5, 6) and a[0] == "pop3":
         return pop3(a[1], int(a[2]), a[3], a[4], int(a[5]) if len(a) == 6 else 3)
+    if len(a) == 5 and a[0] == "index":
+        return index(a[1], int(a[2]), a[3], a[4])
     if len(a) in (2, 3) and a[0] == "fsync":
         return fsync(a[1], int(a[2]) if len(a) == 3 else 100)
     sys.stderr.write(__doc__)
