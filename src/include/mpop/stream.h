@@ -81,11 +81,13 @@ struct mpopstream_reader_s
   unsigned char phase ;
   unsigned char sub ;
   unsigned char ndigits ;
+  unsigned char empty ;   /* the current netstring is empty */
   size_t len ;            /* netstring length, then bytes left of it */
   size_t hlen ;
   mpopstream_msg msg ;
   char const *err ;
   char hdr[MPOPSTREAM_HEADERMAX + 1] ;
+  char fields[MPOPSTREAM_HEADERMAX + 1] ;
 } ;
 
 extern void mpopstream_reader_init (mpopstream_reader *) ;
