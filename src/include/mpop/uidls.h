@@ -46,9 +46,9 @@ extern int uidls_set_add (uidls_set *, char const *uid, size_t len, int64_t ts) 
 extern void uidls_set_sort (uidls_set *) ;
 extern int uidls_set_find (uidls_set *, char const *uid, int64_t *ts) ;  /* 1 found, 0 not */
 extern void uidls_set_free (uidls_set *) ;
-#define uidls_set_len(s) genalloc_len(uidls_entry, &(s)->entries)
-#define uidls_set_uid(s, i) ((s)->text.s + genalloc_s(uidls_entry, &(s)->entries)[i].uid)
-#define uidls_set_ts(s, i) (genalloc_s(uidls_entry, &(s)->entries)[i].ts)
+#define uidls_set_len(set) genalloc_len(uidls_entry, &(set)->entries)
+#define uidls_set_uid(set, i) ((set)->text.s + genalloc_s(uidls_entry, &(set)->entries)[i].uid)
+#define uidls_set_ts(set, i) (genalloc_s(uidls_entry, &(set)->entries)[i].ts)
 
  /* 1 if uid (len bytes) can be recorded: not empty, no control character,
     not starting with a space, short enough for mpop to read it back. */
@@ -69,6 +69,7 @@ struct uidls_list_s
     is only used in messages. Appends uidls_list to lists. */
 extern int uidls_parse (genalloc *lists, char const *file, char const *s, size_t len, int64_t now, stralloc *err) ;
 extern void uidls_lists_free (genalloc *lists) ;
+extern uidls_list *uidls_lists_add (genalloc *lists, char const *host, size_t hlen, char const *user, size_t ulen) ;
 
  /* The file of one account, locked from uidls_open to uidls_close */
 
@@ -86,12 +87,14 @@ struct uidls_s
   int selfnew ;        /* the file had no list for this account */
   int fd ;             /* the locked file, -1 if none */
   int jfd ;            /* the journal, -1 until the first sync */
-  int jsync ;          /* the journal needs its directory fsynced */
+  int jsync ;          /* the journal's directory entry is not yet synced */
+  uint64_t jsize ;     /* bytes of the journal known to be whole lines */
+  size_t jbad ;        /* first invalid journal line that is not the last */
   stralloc jbuf ;      /* journal lines added but not yet synced */
   int64_t now ;
   unsigned int flags ;
 } ;
-#define UIDLS_ZERO { .file = 0, .journal = 0, .lists = GENALLOC_ZERO, .self = 0, .selfnew = 0, .fd = -1, .jfd = -1, .jsync = 0, .jbuf = STRALLOC_ZERO, .now = 0, .flags = 0 }
+#define UIDLS_ZERO { .file = 0, .journal = 0, .lists = GENALLOC_ZERO, .self = 0, .selfnew = 0, .fd = -1, .jfd = -1, .jsync = 0, .jsize = 0, .jbad = 0, .jbuf = STRALLOC_ZERO, .now = 0, .flags = 0 }
 
  /* Opens (creating it 0600 unless UIDLS_NOCREATE), locks (fcntl, retried
     for UIDLS_LOCK_TIMEOUT seconds; retried too when the path no longer names
@@ -120,8 +123,12 @@ extern int uidls_commit (uidls *, uidls_set *mine, stralloc *err) ;
     dropped. */
 extern void uidls_close (uidls *) ;
 
- /* The journal line format, exposed for tests and fuzzing */
-extern int uidls_journal_line (stralloc *, char const *host, char const *user, char const *uid, int64_t ts) ;
-extern int uidls_journal_parse (genalloc *lists, char const *file, char const *s, size_t len, size_t *bad, stralloc *err) ;
+ /* The journal: uidls_journal_line appends one line to sa (0 = no memory);
+    uidls_journal_parse adds the valid lines of a journal held in memory to
+    lists (creating lists as needed; 0 or EX_OSERR) and sets *bad to the
+    number of the first invalid line that is not the last one (0 if none:
+    a torn last line is normal after a crash). */
+extern int uidls_journal_line (stralloc *sa, char const *host, char const *user, char const *uid, int64_t ts) ;
+extern int uidls_journal_parse (genalloc *lists, char const *s, size_t len, size_t *bad) ;
 
 #endif
