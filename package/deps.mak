@@ -14,11 +14,17 @@ $(B)/src/libmpop/uidls_parse.o: src/libmpop/uidls_parse.c src/include/mpop/uidls
 $(B)/src/libmpop/uidls_set.o: src/libmpop/uidls_set.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
 $(B)/src/mpop/mpop.o: src/mpop/mpop.c src/include/mpop/account.h src/include/mpop/config.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
+$(B)/src/pop3fetch/list.o: src/pop3fetch/list.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
+$(B)/src/pop3fetch/output.o: src/pop3fetch/output.c src/include/mpop/account.h src/include/mpop/config.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
+$(B)/src/pop3fetch/pop3fetch.o: src/pop3fetch/pop3fetch.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/stream.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
+$(B)/src/pop3fetch/retrieve.o: src/pop3fetch/retrieve.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/stream.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
 $(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 
 $(B)/bin/mpop: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/mpop: $(B)/src/mpop/mpop.o $(B)/src/mpop/options.o $(B)/libmpop.a
+$(B)/bin/pop3fetch: EXTRA_LIBS := ${SKARNET_LIB} ${TLS_LIB} ${GSASL_LIB}
+$(B)/bin/pop3fetch: $(B)/src/pop3fetch/pop3fetch.o $(B)/src/pop3fetch/list.o $(B)/src/pop3fetch/output.o $(B)/src/pop3fetch/retrieve.o $(B)/libmpop.a
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
 $(B)/test/settings-test: EXTRA_LIBS := ${SKARNET_LIB}
