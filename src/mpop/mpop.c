@@ -170,7 +170,7 @@ int main (int argc, char const *const *argv)
   options_parse(&o, argc, argv) ;
   if (o.version) print_version() ;
   if (o.help) put(options_help()) ;
-  if (o.version || o.help) { flush() ; return 0 ; }
+  if (o.version || o.help) { flush() ; account_free(&o.cli) ; return 0 ; }
   mode = o.serverinfo ? AM_SERVERINFO : AM_RETRIEVE ;
 
   if (o.hostmode)
@@ -200,7 +200,7 @@ int main (int argc, char const *const *argv)
     for (unsigned int i = 0 ; i < n ; i++)
       if (!account_pretend(buffer_1, sel[i], file, mode)) mpop_diesys(EX_IOERR, "cannot write to stdout") ;
     flush() ;
-    return 0 ;
+    goto end ;
   }
 
   for (unsigned int i = 0 ; i < n ; i++)
@@ -214,5 +214,13 @@ int main (int argc, char const *const *argv)
     r = run_account(sel[i], &o, file, argv[0]) ;
     if (r) { failed++ ; code = r ; }
   }
-  return failed > 1 ? EX_TEMPFAIL : code ;
+  if (failed > 1) code = EX_TEMPFAIL ;
+ end:
+  if (sel != hostsel) free(sel) ;
+  account_free(&hostacct) ;
+  account_free(&o.cli) ;
+  rcfile_free(&rc) ;
+  stralloc_free(&path) ;
+  stralloc_free(&err) ;
+  return code ;
 }

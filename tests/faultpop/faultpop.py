@@ -1044,20 +1044,40 @@ class Conn:
                 raise Closed("TLS error: %s" % e)
             self._raw_write(out.read(), deadline)
 
-    def close(self, rst=False):
+    def close(self, rst=False, linger=5.0):
+        """Close the connection.  Normally: send FIN (shutdown for writing),
+        then read and discard what the client still sends until it closes or
+        `linger` seconds pass, so the kernel never turns the close into a
+        reset because of unread pipelined commands (a reset can make the
+        client lose data it has not read yet).  With rst: an immediate RST."""
         if self.closed:
             return
         self.closed = True
+        if self.sock is not None and rst:
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        elif not self.eof:
+            try:
+                if self.sock is not None:
+                    self.sock.shutdown(socket.SHUT_WR)
+                elif self.wfd != self.rfd:
+                    os.close(self.wfd)
+                    self.wfd = None
+                deadline = time.monotonic() + linger
+                while self._raw_read(deadline):
+                    pass
+            except OSError:
+                pass
         if self.sock is not None:
             try:
-                if rst:
-                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                         struct.pack("ii", 1, 0))
                 self.sock.close()
             except OSError:
                 pass
         else:
-            for fd in {self.rfd, self.wfd}:
+            for fd in {self.rfd, self.wfd} - {None}:
                 try:
                     os.close(fd)
                 except OSError:

@@ -137,6 +137,7 @@ mail_location = maildir:~/Maildir
 disable_plaintext_auth = $_dc_dpa
 auth_mechanisms = $_dc_mechs
 auth_verbose = yes
+auth_failure_delay = $_dc_afd
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $d/passwd
@@ -183,7 +184,7 @@ EOF
 dovecot_start () {
   local d="${1:?usage: dovecot_start DIR [options]}" ; shift
   local _dc_listen=127.0.0.1 _dc_mechs='plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256 apop'
-  local _dc_ssl=yes _dc_sslmin=TLSv1.2 _dc_dpa=no _dc_lock=no _dc_uidl='' _dc_cert=server
+  local _dc_ssl=yes _dc_sslmin=TLSv1.2 _dc_dpa=no _dc_lock=no _dc_uidl='' _dc_cert=server _dc_afd=0
   local pki=''
   local -a _dc_conf=()
   while [ $# -gt 0 ] ; do
@@ -198,6 +199,7 @@ dovecot_start () {
       --plaintext-auth-needs-tls) _dc_dpa=yes ;;
       --lock-session) _dc_lock=yes ;;
       --uidl-format) _dc_uidl=$2 ; shift ;;
+      --auth-failure-delay) _dc_afd=$2 ; shift ;;
       --conf) _dc_conf+=("$2") ; shift ;;
       *) echo "dovecot_start: unknown option $1" >&2 ; return 1 ;;
     esac
