@@ -15,17 +15,24 @@ $(B)/src/libmpop/rcfile.o: src/libmpop/rcfile.c src/include/mpop/account.h src/i
 $(B)/src/libmpop/settings.o: src/libmpop/settings.c src/include/mpop/settings.h
 $(B)/src/libmpop/stream.o: src/libmpop/stream.c src/include/mpop/stream.h
 $(B)/src/mdeliver/mdeliver.o: src/mdeliver/mdeliver.c src/include/mpop/deliver.h src/include/mpop/envfrom.h src/include/mpop/err.h src/include/mpop/stream.h
+$(B)/src/mpop/mpop.o: src/mpop/mpop.c src/include/mpop/account.h src/include/mpop/config.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
+$(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
 $(B)/src/tests/envfrom_test.o: src/tests/envfrom_test.c src/include/mpop/envfrom.h
+$(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 $(B)/src/tests/stream_test.o: src/tests/stream_test.c src/include/mpop/stream.h
 $(B)/src/tests/streamgen.o: src/tests/streamgen.c src/include/mpop/stream.h
 
 $(B)/bin/mdeliver: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/mdeliver: $(B)/src/mdeliver/mdeliver.o $(B)/libmpop.a
+$(B)/bin/mpop: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/bin/mpop: $(B)/src/mpop/mpop.o $(B)/src/mpop/options.o $(B)/libmpop.a
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
 $(B)/test/envfrom_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/envfrom_test: $(B)/src/tests/envfrom_test.o $(B)/libmpop.a
+$(B)/test/settings-test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/settings-test: $(B)/src/tests/settings-test.o $(B)/libmpop.a
 $(B)/test/stream_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/stream_test: $(B)/src/tests/stream_test.o $(B)/libmpop.a
 $(B)/test/streamgen: EXTRA_LIBS := ${SKARNET_LIB}

@@ -73,7 +73,7 @@ static char *xstrdup (char const *s)
   return s ? strdup(s) : 0 ;
 }
 
-static int account_copy_from (account *to, account const *from, int onlyset)
+int account_copy_from (account *to, account const *from, int onlyset)
 {
   for (unsigned int i = 0 ; i < S_N ; i++)
   {
@@ -206,7 +206,6 @@ static int command (parser *p, char *cmd, char *arg, int fromeval)
   }
   if (!strcmp(cmd, "account"))
   {
-    if (!*arg) return fail_line(p, "command account needs an argument", 0, 0) ;
     return new_account(p, arg) ;
   }
   if (!p->cur) return fail_line(p, "first command must be account or defaults", 0, 0) ;

@@ -1,5 +1,6 @@
 /* ISC license. */
 
+#include <errno.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -141,6 +142,7 @@ int main (int argc, char const *const *argv)
     default :
       if (!argc) mpop_dieusage(USAGE) ;
       if (!account_envmodifs(&modifs, a, file)) mpop_dienomem() ;
-      xmexec_m(argv, modifs.s, modifs.len) ;
+      mexec_m(argv, modifs.s, modifs.len) ;
+      mpop_diesys(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR, "cannot execute ", argv[0]) ;
   }
 }
