@@ -15,6 +15,9 @@
     deliverer applies the method's rules (mbox From line and mboxrd
     quoting, CRLF for exchange) and adds a final newline if missing.
 
+    The deliver struct holds a DELIVER_BUFSIZE output buffer: better not
+    put it on a small stack.
+
     Life of a delivery:
       deliver_open
       { deliver_begin  deliver_write...  (deliver_commit | deliver_abort) }...
@@ -55,6 +58,8 @@ enum deliver_method_e
   DELIVER_EXCHANGE
 } ;
 
+#define DELIVER_BUFSIZE 65536
+
 typedef struct deliver_s deliver, *deliver_ref ;
 struct deliver_s
 {
@@ -65,21 +70,22 @@ struct deliver_s
   int fd ;                /* the message file, the mbox, or the MDA's stdin */
   pid_t pid ;             /* mda child */
   unsigned char inmsg ;
-  unsigned char locked ;
-  unsigned char bol ;     /* at beginning of a line */
-  unsigned char quote ;   /* mbox: state of the >*From  matcher */
-  unsigned char cr ;      /* deliver_write_crlf: a CR is pending */
-  unsigned char epipe ;
+  unsigned char locked ;  /* mbox */
+  unsigned char bol ;     /* the last byte written was a newline */
+  unsigned char inprefix ; /* mbox: matching >*From  at a line start */
+  unsigned char fromi ;   /* mbox: bytes of "From " matched */
+  unsigned char epipe ;   /* mda: stopped reading */
   unsigned char needsync ;
-  uint64_t counter ;      /* unique names */
+  size_t gt ;             /* mbox: '>' seen at the line start */
   off_t msgstart ;        /* mbox: size before the current message */
   off_t syncstart ;       /* mbox: size at the previous sync */
-  stralloc name ;         /* current file name */
-  stralloc host ;         /* sanitised hostname */
+  stralloc name ;         /* file name relative to dirfd */
+  stralloc path ;         /* what error messages show */
+  stralloc host ;         /* sanitised hostname, for unique names */
   size_t blen ;
-  char buf[65536] ;
+  char buf[DELIVER_BUFSIZE] ;
 } ;
-#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .inmsg = 0, .locked = 0, .bol = 1, .quote = 0, .cr = 0, .epipe = 0, .needsync = 0, .counter = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .host = STRALLOC_ZERO, .blen = 0 }
+#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .blen = 0 }
 
  /* "maildir", "mbox", "mda", "exchange" -> a method, or -1 */
 extern int deliver_method (char const *name) ;
@@ -98,13 +104,24 @@ extern int deliver_needs_sender (deliver const *) ;
  /* sender: as given by envfrom (already sanitised); 0 = ENVFROM_DEFAULT */
 extern int deliver_begin (deliver *, char const *sender, stralloc *err) ;
 extern int deliver_write (deliver *, char const *s, size_t len, stralloc *err) ;
- /* The same, for input with CRLF or LF line ends (CRLF becomes LF; a bare
-    CR is kept). */
-extern int deliver_write_crlf (deliver *, char const *s, size_t len, stralloc *err) ;
 extern int deliver_commit (deliver *, stralloc *err) ;
 extern void deliver_abort (deliver *) ;
 extern int deliver_sync (deliver *, stralloc *err) ;
- /* Aborts a message in progress, does NOT sync, releases everything. */
+ /* Aborts a message in progress, does NOT sync, releases everything.
+    mbox: messages committed since the last sync are truncated away (they
+    were never acknowledged); maildir/exchange: they stay. */
 extern void deliver_close (deliver *) ;
+
+ /* For a signal handler that is about to end the process: async-signal-
+    safe. Removes the message in progress as well as it can (kills the
+    MDA's process group, truncates the mbox, unlinks the temporary file);
+    the caller then exits. */
+extern void deliver_emergency (deliver *) ;
+
+ /* Input with CRLF or LF line ends, cut in chunks: appends s to sa with
+    every CRLF turned into LF (a bare CR is kept). A CR ending a chunk is
+    held in *cr; at the end of the input call it with s = 0, len = 0 to
+    release a held CR. 1 ok, 0 nomem. */
+extern int deliver_tolf (stralloc *sa, char const *s, size_t len, unsigned char *cr) ;
 
 #endif
