@@ -30,6 +30,7 @@ $(B)/src/tests/envfrom_test.o: src/tests/envfrom_test.c src/include/mpop/envfrom
 $(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 $(B)/src/tests/stream_test.o: src/tests/stream_test.c src/include/mpop/stream.h
 $(B)/src/tests/streamgen.o: src/tests/streamgen.c src/include/mpop/stream.h
+$(B)/src/uidlstore/uidlstore.o: src/uidlstore/uidlstore.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/uidls.h
 
 $(B)/bin/mdeliver: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/mdeliver: $(B)/src/mdeliver/mdeliver.o $(B)/libmpop.a
@@ -47,3 +48,5 @@ $(B)/test/stream_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/stream_test: $(B)/src/tests/stream_test.o $(B)/libmpop.a
 $(B)/test/streamgen: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/streamgen: $(B)/src/tests/streamgen.o $(B)/libmpop.a
+$(B)/bin/uidlstore: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/bin/uidlstore: $(B)/src/uidlstore/uidlstore.o $(B)/libmpop.a

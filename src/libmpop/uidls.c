@@ -158,7 +158,7 @@ static int read_journal (uidls *u, stralloc *err)
   stralloc sa = STRALLOC_ZERO ;
   int e, fd = open(u->journal, O_RDONLY | O_CLOEXEC) ;
   if (fd < 0) return errno == ENOENT ? 0 : -syserr(err, u->journal, ": ", "") ;
-  e = slurp(&sa, fd) ? uidls_journal_parse(&u->lists, sa.s, sa.len, &u->jbad) : -syserr(err, u->journal, ": ", "") ;
+  e = slurp(&sa, fd) ? uidls_journal_parse(&u->lists, sa.s, sa.len, &u->jbad) : syserr(err, u->journal, ": ", "") ;
   fd_close(fd) ;
   stralloc_free(&sa) ;
   return e ? -e : 1 ;
@@ -189,7 +189,8 @@ static int find_self (uidls *u, char const *host, char const *user)
 static int start (uidls *u, char const *file, char const *host, char const *user, int64_t now, unsigned int flags, stralloc *err)
 {
   size_t len = strlen(file) ;
-  if (!name_ok(host) || !name_ok(user))
+  u->self = UIDLS_NOSELF ;
+  if (host && (!name_ok(host) || !name_ok(user)))
     return uidls_say(err, EX_CONFIG, file, ": cannot store UIDs for host \"", host, "\" and user \"", user, "\": empty, or with spaces or control characters") ;
   u->file = strdup(file) ;
   u->journal = malloc(len + 9) ;
@@ -201,33 +202,52 @@ static int start (uidls *u, char const *file, char const *host, char const *user
   return 0 ;
 }
 
+static int read_all (uidls *u, char const *host, char const *user, stralloc *err)
+{
+  int e = 0, j = 0 ;
+  if (!(u->flags & UIDLS_APPEND))
+  {
+    e = read_file(u, err) ;
+    if (!e) j = read_journal(u, err) ;
+    if (j < 0) return -j ;
+  }
+  if (!e && host) e = find_self(u, host, user) ;
+  if (!e && j && !(u->flags & UIDLS_READONLY)) e = uidls_commit(u, 0, err) ;
+  return e ;
+}
+
 int uidls_open (uidls *u, char const *file, char const *host, char const *user, int64_t now, unsigned int flags, stralloc *err)
 {
   uidls zero = UIDLS_ZERO ;
-  int e, j ;
+  int e ;
   *u = zero ;
-  if (!host) host = "" ;
-  if (!user) user = "" ;
+  if (host || user || !(flags & (UIDLS_READONLY | UIDLS_APPEND)))
+  {
+    if (!host) host = "" ;
+    if (!user) user = "" ;
+  }
   e = start(u, file, host, user, now, flags, err) ;
   if (!e && flags & UIDLS_MKDIR) e = make_parents(file, err) ;
   if (!e) e = open_locked(u, err) ;
-  if (!e) e = read_file(u, err) ;
-  if (e) goto fail ;
-  j = read_journal(u, err) ;
-  if (j < 0) { e = -j ; goto fail ; }
-  e = find_self(u, host, user) ;
-  if (!e && j && !(flags & UIDLS_READONLY)) e = uidls_commit(u, 0, err) ;
-  if (!e) return 0 ;
- fail:
-  uidls_close(u) ;
+  if (!e) e = read_all(u, host, user, err) ;
+  if (e) uidls_close(u) ;
   return e ;
+}
+
+static int check_mode (uidls const *u, unsigned int forbidden, int needself, stralloc *err)
+{
+  if (u->flags & forbidden) return uidls_say(err, EX_SOFTWARE, u->file, ": not opened for this update") ;
+  if (needself && u->self == UIDLS_NOSELF) return uidls_say(err, EX_SOFTWARE, u->file, ": opened without an account") ;
+  return 0 ;
 }
 
 int uidls_journal_add (uidls *u, char const *uid, int64_t ts, stralloc *err)
 {
-  uidls_list const *self = genalloc_s(uidls_list, &u->lists) + u->self ;
-  if (u->flags & UIDLS_READONLY) return uidls_say(err, EX_SOFTWARE, u->file, ": opened read-only") ;
+  uidls_list const *self ;
+  int e = check_mode(u, UIDLS_READONLY, 1, err) ;
+  if (e) return e ;
   if (!uidls_uid_valid(uid, strlen(uid))) return uidls_say(err, EX_DATAERR, u->file, ": invalid UID") ;
+  self = genalloc_s(uidls_list, &u->lists) + u->self ;
   return uidls_journal_line(&u->jbuf, self->host, self->user, uid, ts) ? 0 : EX_OSERR ;
 }
 
@@ -372,8 +392,8 @@ static int remove_journal (uidls *u, stralloc *err)
 int uidls_commit (uidls *u, uidls_set *mine, stralloc *err)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int e ;
-  if (u->flags & UIDLS_READONLY) return uidls_say(err, EX_SOFTWARE, u->file, ": opened read-only") ;
+  int e = check_mode(u, UIDLS_READONLY | UIDLS_APPEND, !!mine, err) ;
+  if (e) return e ;
   if (mine)
   {
     uidls_set *self = uidls_self(u) ;

@@ -76,6 +76,8 @@ extern uidls_list *uidls_lists_add (genalloc *lists, char const *host, size_t hl
 #define UIDLS_MKDIR 0x01      /* create missing parent directories, mode 0700 */
 #define UIDLS_READONLY 0x02   /* never write (status only, listing, checking) */
 #define UIDLS_NOCREATE 0x04   /* a missing file is read as empty, not created */
+#define UIDLS_APPEND 0x08     /* lock, then only append to the journal: the
+                                 file is neither read nor rewritten */
 
 typedef struct uidls_s uidls, *uidls_ref ;
 struct uidls_s
@@ -83,7 +85,7 @@ struct uidls_s
   char *file ;
   char *journal ;      /* file ".journal" */
   genalloc lists ;     /* uidls_list, in file order */
-  size_t self ;        /* this account's list */
+  size_t self ;        /* this account's list, UIDLS_NOSELF without account */
   int selfnew ;        /* the file had no list for this account */
   int fd ;             /* the locked file, -1 if none */
   int jfd ;            /* the journal, -1 until the first sync */
@@ -94,6 +96,7 @@ struct uidls_s
   int64_t now ;
   unsigned int flags ;
 } ;
+#define UIDLS_NOSELF ((size_t)-1)
 #define UIDLS_ZERO { .file = 0, .journal = 0, .lists = GENALLOC_ZERO, .self = 0, .selfnew = 0, .fd = -1, .jfd = -1, .jsync = 0, .jsize = 0, .jbad = 0, .jbuf = STRALLOC_ZERO, .now = 0, .flags = 0 }
 
  /* Opens (creating it 0600 unless UIDLS_NOCREATE), locks (fcntl, retried
@@ -101,7 +104,9 @@ struct uidls_s
     the locked file after a concurrent rewrite), reads all the lists and
     merges FILE.journal. Without UIDLS_READONLY, a journal left by an
     interrupted run is folded into the file at once. now is the session
-    start time, given to entries that have no timestamp. */
+    start time, given to entries that have no timestamp. host and user may
+    both be 0 with UIDLS_READONLY or UIDLS_APPEND, to read or just lock the
+    file without an account. */
 extern int uidls_open (uidls *, char const *file, char const *host, char const *user, int64_t now, unsigned int flags, stralloc *err) ;
 
  /* This account's list (sorted on first lookup). */
