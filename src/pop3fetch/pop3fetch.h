@@ -27,6 +27,7 @@
 #define M_OLD 0x01            /* its UID is in the UIDLs file */
 #define M_RETR 0x02           /* to retrieve */
 #define M_KILLED 0x04         /* killsize: remembered, deleted without retrieval */
+#define M_BEGUN 0x40          /* its header is in the stream, at spos */
 #define M_STREAMED 0x08       /* completely written into the stream */
 #define M_ACKED 0x10          /* the deliverer acknowledged it: durably stored */
 #define M_DELE 0x20           /* DELE sent and answered +OK */
@@ -39,6 +40,7 @@ struct msg_s
   uint64_t size ;             /* from LIST, 0 if unknown */
   size_t uid ;                /* offset in the session's uids, or NOUID */
   int64_t ts ;                /* first-seen time (M_OLD) */
+  uint64_t spos ;             /* offset of its header in the stream (M_BEGUN) */
   unsigned int flags ;
 } ;
 

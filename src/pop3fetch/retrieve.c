@@ -33,7 +33,12 @@ extern char **environ ;
     Memory is bounded: the server is read only while less than OUT_HIGH
     bytes of stream wait to be written, a body is streamed in chunks, and
     at most WINDOW_COUNT RETR commands (about WINDOW_BYTES of messages)
-    are outstanding. */
+    are outstanding.
+    The deliverer gets a message only once the one before it is acked: it
+    then always finds its input empty after a message and acks it at once,
+    so that at most one message is ever stored but not yet recorded (what
+    a crash can make us deliver again). The server is not slowed down by
+    this: the next messages wait in our buffer. */
 
 #define OUT_HIGH (256 * 1024)
 #define READ_CHUNK 65536
@@ -220,6 +225,8 @@ static void begin_message (engine *e)
   compact(e) ;
   before = e->out.len ;
   e->msgstart = e->appended ;
+  s->m[e->cur].spos = e->appended ;
+  s->m[e->cur].flags |= M_BEGUN ;
   if (!mpopstream_put_header(&e->out, stream_uid(e, e->cur, buf), m->size, e->cur + 1, 0, 0)) nomem(e) ;
   if (s->received.len)
   {
@@ -309,9 +316,31 @@ static int server_wanted (engine const *e)
   return !e->code && e->rstate != R_IDLE && e->sfd >= 0 && e->out.len - e->outpos < OUT_HIGH ;
 }
 
+/* How far the stream may be written: up to the start of the message after
+   the first unacknowledged one */
+static uint64_t write_limit (engine const *e)
+{
+  session const *s = e->s ;
+  unsigned int i ;
+  if (e->pid <= 0) return UINT64_MAX ;
+  i = next_retr(s, e->acknext) ;
+  if (i >= s->n) return UINT64_MAX ;
+  i = next_retr(s, i + 1) ;
+  if (i >= s->n || !(s->m[i].flags & M_BEGUN)) return UINT64_MAX ;
+  return s->m[i].spos ;
+}
+
+static size_t writable (engine const *e)
+{
+  uint64_t limit = write_limit(e) ;
+  size_t len = e->out.len - e->outpos ;
+  if (e->sfd < 0 || limit <= e->written) return 0 ;
+  return limit - e->written < len ? limit - e->written : len ;
+}
+
 static void write_stream (engine *e)
 {
-  ssize_t w = fd_write(e->sfd, e->out.s + e->outpos, e->out.len - e->outpos) ;
+  ssize_t w = fd_write(e->sfd, e->out.s + e->outpos, writable(e)) ;
   if (w < 0)
   {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return ;
@@ -450,7 +479,7 @@ static void run (engine *e)
         x[nx].fd = pop3_fd(&s->p) ; x[nx].events = IOPAUSE_READ ; xs = nx++ ;
       }
     }
-    if (e->sfd >= 0 && e->outpos < e->out.len)
+    if (writable(e))
     {
       x[nx].fd = e->sfd ; x[nx].events = IOPAUSE_WRITE ; xw = nx++ ;
     }
@@ -468,7 +497,7 @@ static void run (engine *e)
     if (!r && !pending) { timed_out(e, xs >= 0) ; continue ; }
     bump_deadline(e) ;
     if (xa >= 0 && x[xa].revents) read_acks(e) ;
-    if (xw >= 0 && x[xw].revents && e->sfd >= 0) write_stream(e) ;
+    if (xw >= 0 && x[xw].revents && writable(e)) write_stream(e) ;
     if (server_wanted(e) && (pending || (xs >= 0 && x[xs].revents))) read_server(e) ;
     if (e->finished && e->sfd >= 0 && e->outpos == e->out.len)
     {
@@ -484,7 +513,7 @@ static void run (engine *e)
 static void spawn_deliverer (engine *e)
 {
   session *s = e->s ;
-  int fds[2] = { 1, 0 } ;
+  int fds[2] = { 0, 1 } ;  /* the child reads fd 0, writes fd 1 */
   e->pid = child_spawn2(s->deliverer[0], s->deliverer, (char const *const *)environ, fds) ;
   if (!e->pid)
   {
