@@ -471,6 +471,11 @@ static void run (engine *e)
     int xs = -1, xw = -1, xa = -1, pending = 0, r ;
     if (aborted && !e->code) fail_text(e, EX_IOERR, "operation aborted") ;
     fill_window(e) ;
+    if (e->finished && e->sfd >= 0 && e->outpos == e->out.len)
+    {
+      fd_close(e->sfd) ;
+      e->sfd = -1 ;
+    }
     if (server_wanted(e))
     {
       if (pop3_pending(&s->p)) pending = 1 ;
@@ -499,11 +504,6 @@ static void run (engine *e)
     if (xa >= 0 && x[xa].revents) read_acks(e) ;
     if (xw >= 0 && x[xw].revents && writable(e)) write_stream(e) ;
     if (server_wanted(e) && (pending || (xs >= 0 && x[xs].revents))) read_server(e) ;
-    if (e->finished && e->sfd >= 0 && e->outpos == e->out.len)
-    {
-      fd_close(e->sfd) ;
-      e->sfd = -1 ;
-    }
     sync_journal(e) ;
   }
   sync_journal(e) ;
