@@ -18,6 +18,7 @@ $(B)/src/mdeliver/mdeliver.o: src/mdeliver/mdeliver.c src/include/mpop/deliver.h
 $(B)/src/mpop/mpop.o: src/mpop/mpop.c src/include/mpop/account.h src/include/mpop/config.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
+$(B)/src/tests/deliver_test.o: src/tests/deliver_test.c src/include/mpop/deliver.h src/tests/../libmpop/deliver-internal.h
 $(B)/src/tests/envfrom_test.o: src/tests/envfrom_test.c src/include/mpop/envfrom.h
 $(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 $(B)/src/tests/stream_test.o: src/tests/stream_test.c src/include/mpop/stream.h
@@ -29,6 +30,8 @@ $(B)/bin/mpop: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/mpop: $(B)/src/mpop/mpop.o $(B)/src/mpop/options.o $(B)/libmpop.a
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
+$(B)/test/deliver_test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/deliver_test: $(B)/src/tests/deliver_test.o $(B)/libmpop.a
 $(B)/test/envfrom_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/envfrom_test: $(B)/src/tests/envfrom_test.o $(B)/libmpop.a
 $(B)/test/settings-test: EXTRA_LIBS := ${SKARNET_LIB}
