@@ -244,6 +244,65 @@ touch pwn4" "x' ; touch pwn5 ; '" 'a|touch pwn6' 'a&&touch pwn7' '<>' ; do
   done
 }
 
+@test "mdeliver: earlier messages are acked while a slow message is in progress" {
+  printf 'Subject: one\n\nfirst\n' > "$T/one"
+  python3 -c 'print("Subject: two\n\n" + "y" * 5000)' > "$T/two"
+  "$STREAMGEN" "$T/one" "$T/two" > "$T/all"
+  n=$(( $("$STREAMGEN" -T "$T/one" | wc -c) + 100 ))
+  head -c "$n" "$T/all" > "$T/part1"
+  tail -c +$((n + 1)) "$T/all" > "$T/part2"
+  mkmaildir "$T/M"
+  for method in "maildir $T/M" "mbox $T/mbox" ; do
+    rm -f "$T/fifo" "$T/acks" ; mkfifo "$T/fifo"
+    "$MD" -f s@x $method < "$T/fifo" > "$T/acks" &
+    pid=$! ; BGPID=$pid
+    exec 7> "$T/fifo"
+    cat "$T/part1" >&7
+    wait_for test -s "$T/acks"
+    printf 'one\n' | same_bytes - "$T/acks"
+    cat "$T/part2" >&7
+    exec 7>&-
+    wait "$pid"
+    BGPID=
+    printf 'one\ntwo\n' | same_bytes - "$T/acks"
+  done
+  same_bytes <(mbox_dates "$T/mbox") <(mbox_expect s@x "$T/one" "$T/two")
+  [ "$(count_files "$T/M/new")" -eq 2 ]
+}
+
+@test "mdeliver: mbox output is byte-identical to what mpop 1.4.18 writes" {
+  [ -x "$REFMPOP" ] || skip "no reference mpop"
+  mkdir "$T/msgs"
+  python3 "$TESTS_DIR/lib/msggen.py" --seed 4 --count 7 --out "$T/msgs" >/dev/null
+  cp "$C/x-from.eml" "$C/x-empty.eml" "$C/x-noeol.eml" "$C/x-blank.eml" "$T/msgs/"
+  printf 'Sender: "S" <s;x@y>\nReturn-Path: <r@x>\n\nbody\n' > "$T/msgs/x-sender.eml"
+  printf 'Return-Path: <> x@y.z\n\n' > "$T/msgs/x-rp.eml"
+  printf 'user u\npassword p\nmessages 0\n' > "$T/s.scn"
+  python3 "$TESTS_DIR/faultpop/faultpop.py" --scenario "$T/s.scn" --messages "$T/msgs" \
+    --unix "$T/sock" --port-file "$T/ready" --idle-timeout 20 --max-lifetime 60 &
+  BGPID=$!
+  wait_for test -e "$T/ready"
+  f=$(rc rc <<EOF
+account default
+host localhost
+socket $T/sock
+user u
+password p
+auth user
+tls off
+received_header off
+uidls_file $T/uidls
+delivery mbox $T/mbox.ref
+EOF
+)
+  "$REFMPOP" -C "$f" -q
+  wait "$BGPID" || true
+  BGPID=
+  "$STREAMGEN" $(ls -d "$T/msgs"/* | sort) | "$MD" mbox "$T/mbox.ours" > /dev/null
+  [ "$(grep -c '^From ' "$T/mbox.ref")" -eq 13 ]
+  same_bytes <(mbox_dates "$T/mbox.ref") <(mbox_dates "$T/mbox.ours")
+}
+
 @test "mdeliver: a message larger than a data netstring and a 2 MiB header survive" {
   mkmaildir "$T/M"
   python3 -c 'import sys
