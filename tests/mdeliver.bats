@@ -535,3 +535,24 @@ time.sleep(1)' "$T/mbox" "$T/locked" &
   assert_output ""
   same_bytes "$(only_file "$T/M/new")" <(stored "$C/x-from.eml")
 }
+
+@test "mdeliver: works as fetchmail's mda" {
+  command -v fetchmail > /dev/null || skip "no fetchmail"
+  mkdir "$T/msgs"
+  python3 "$TESTS_DIR/lib/msggen.py" --seed 5 --count 20 --mix small --out "$T/msgs" >/dev/null
+  printf 'user u\npassword p\nmessages 0\n' > "$T/s.scn"
+  python3 "$TESTS_DIR/faultpop/faultpop.py" --scenario "$T/s.scn" --messages "$T/msgs" \
+    --port-file "$T/port" --idle-timeout 20 --max-lifetime 60 &
+  BGPID=$!
+  wait_for test -s "$T/port"
+  mkmaildir "$T/M"
+  printf 'poll 127.0.0.1 protocol pop3 port %s user "u" password "p" mda "%s maildir %s"\n' \
+    "$(cat "$T/port")" "$MD" "$T/M" > "$T/fetchmailrc"
+  chmod 600 "$T/fetchmailrc"
+  run timeout 60 fetchmail -f "$T/fetchmailrc" --nodetach --keep --sslproto ''
+  wait "$BGPID" || true
+  BGPID=
+  run python3 "$TESTS_DIR/lib/compare-maildir.py" "$T/msgs" "$T/M" --strip-received
+  assert_line "ok 20"
+  assert_line "tmp 0"
+}
