@@ -26,6 +26,7 @@ $(B)/src/pop3fetch/output.o: src/pop3fetch/output.c src/include/mpop/account.h s
 $(B)/src/pop3fetch/pop3fetch.o: src/pop3fetch/pop3fetch.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/stream.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
 $(B)/src/pop3fetch/retrieve.o: src/pop3fetch/retrieve.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/stream.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
+$(B)/src/tests/deliver_test.o: src/tests/deliver_test.c src/include/mpop/deliver.h src/tests/../libmpop/deliver-internal.h
 $(B)/src/tests/envfrom_test.o: src/tests/envfrom_test.c src/include/mpop/envfrom.h
 $(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 $(B)/src/tests/stream_test.o: src/tests/stream_test.c src/include/mpop/stream.h
@@ -40,6 +41,8 @@ $(B)/bin/pop3fetch: EXTRA_LIBS := ${SKARNET_LIB} ${TLS_LIB} ${GSASL_LIB}
 $(B)/bin/pop3fetch: $(B)/src/pop3fetch/pop3fetch.o $(B)/src/pop3fetch/list.o $(B)/src/pop3fetch/output.o $(B)/src/pop3fetch/retrieve.o $(B)/libmpop.a
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
+$(B)/test/deliver_test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/deliver_test: $(B)/src/tests/deliver_test.o $(B)/libmpop.a
 $(B)/test/envfrom_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/envfrom_test: $(B)/src/tests/envfrom_test.o $(B)/libmpop.a
 $(B)/test/settings-test: EXTRA_LIBS := ${SKARNET_LIB}

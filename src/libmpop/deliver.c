@@ -258,8 +258,9 @@ void deliver_abort (deliver *d)
 
 int deliver_sync (deliver *d, stralloc *err)
 {
-  if (d->inmsg) return deliver_err(err, EX_SOFTWARE, 0, "cannot sync in the middle of a message") ;
-  return ops(d)->sync(d, err) ;
+  int r = ops(d)->sync(d, err) ;
+  if (r) deliver_abort(d) ;
+  return r ;
 }
 
 void deliver_close (deliver *d)

@@ -40,12 +40,6 @@ static int mbox_open (deliver *d, stralloc *err)
   return 0 ;
 }
 
-static int is_regular (int fd)
-{
-  struct stat st ;
-  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ;
-}
-
 static int current_size (int fd, off_t *size)
 {
   struct stat st ;
@@ -88,7 +82,8 @@ static int lock (deliver *d, stralloc *err)
 
 static void truncate_back (deliver *d, off_t size)
 {
-  if (is_regular(d->fd)) ftruncate(d->fd, size) ;
+  struct stat st ;
+  if (fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > size) ftruncate(d->fd, size) ;
 }
 
 static size_t fmt_asctime (char *s, time_t t)
@@ -145,6 +140,8 @@ static void mbox_abort (deliver *d)
   truncate_back(d, d->msgstart) ;
 }
 
+ /* In the middle of a message, the lock stays and the message's bytes
+    written so far get synced too, harmlessly */
 static int mbox_sync (deliver *d, stralloc *err)
 {
   int r = 0 ;
@@ -155,7 +152,8 @@ static int mbox_sync (deliver *d, stralloc *err)
     deliver_fsync(d->fd) ;
   }
   d->needsync = 0 ;
-  unlock(d) ;
+  if (d->inmsg && !r) d->syncstart = d->msgstart ;
+  else unlock(d) ;
   return r ;
 }
 

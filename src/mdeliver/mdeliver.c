@@ -286,9 +286,9 @@ static int is_stream (void)
     int r ;
     buffer_rpeek(&in, v) ;
     n0 = v[0].iov_len < sizeof(head) ? v[0].iov_len : sizeof(head) ;
-    memcpy(head, v[0].iov_base, n0) ;
+    if (n0) memcpy(head, v[0].iov_base, n0) ;
     n = n0 + (v[1].iov_len < sizeof(head) - n0 ? v[1].iov_len : sizeof(head) - n0) ;
-    memcpy(head + n0, v[1].iov_base, n - n0) ;
+    if (n > n0) memcpy(head + n0, v[1].iov_base, n - n0) ;
     r = mpopstream_detect(head, n) ;
     if (r >= 0) return r ;
     got = buffer_fill(&in) ;
@@ -347,5 +347,9 @@ int main (int argc, char const *const *argv)
   if (!single && is_stream()) stream_mode(&k) ;
   else single_mode(&k) ;
   deliver_close(&d) ;
+  envfrom_free(&k.f) ;
+  stralloc_free(&k.look) ;
+  stralloc_free(&given) ;
+  stralloc_free(&err) ;
   return 0 ;
 }

@@ -82,5 +82,7 @@ int main (int argc, char const *const *argv)
     }
   if (trailer && !mpopstream_put_trailer(&sa)) strerr_diefu1sys(EX_OSERR, "put") ;
   out(&sa) ;
+  stralloc_free(&sa) ;
+  stralloc_free(&uid) ;
   return 0 ;
 }

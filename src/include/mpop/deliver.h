@@ -26,7 +26,8 @@
     A committed message is stored completely but may not be durable yet
     (maildir/exchange: the directory entry is not fsynced; mbox: the file
     is not fsynced). deliver_sync makes every committed message durable:
-    only after it succeeded may they be acknowledged. For mda, commit waits
+    only after it succeeded may they be acknowledged. It may be called in
+    the middle of a message (that message is not affected). For mda, commit waits
     for the command, so a committed message is already delivered.
 
     Failures: every function that can fail returns 0 on success, or a
@@ -34,7 +35,8 @@
     After a failed begin/write/commit the message is aborted (nothing of it
     remains); after a failed sync, no message committed since the previous
     sync may be acknowledged (mbox: the file is truncated back to its size
-    at the previous sync). A failed deliver_open leaves nothing to close.
+    at the previous sync), and a message in progress is aborted. A failed
+    deliver_open leaves nothing to close.
 
     The mbox file is locked (fcntl write lock, retried for
     DELIVER_LOCK_TIMEOUT seconds) from the first deliver_begin after a sync
