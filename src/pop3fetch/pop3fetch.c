@@ -288,6 +288,15 @@ static void session_commit (session *s)
   stralloc_free(&err) ;
 }
 
+static void session_free (session *s)
+{
+  pop3_free(&s->p) ;
+  account_free(&s->a) ;
+  free(s->m) ;
+  stralloc_free(&s->uids) ;
+  stralloc_free(&s->received) ;
+}
+
 static void session_quit (session *s)
 {
   checkpoint(s) ;
@@ -330,6 +339,7 @@ int main (int argc, char const *const *argv)
   {
     session_quit(&s) ;
     if (!s.deliverer) pipe_put("trailer") ;
+    session_free(&s) ;
     return 0 ;
   }
 
@@ -345,6 +355,7 @@ int main (int argc, char const *const *argv)
     session_unlock(&s) ;
     session_quit(&s) ;
     if (!s.deliverer) pipe_put("trailer") ;
+    session_free(&s) ;
     return 0 ;
   }
   if (!s.deliverer) session_unlock(&s) ;
@@ -356,5 +367,6 @@ int main (int argc, char const *const *argv)
   session_quit(&s) ;
   if (s.deliverer) session_commit(&s) ;
   session_unlock(&s) ;
+  session_free(&s) ;
   return 0 ;
 }
