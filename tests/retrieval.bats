@@ -644,3 +644,42 @@ EOF
   assert_line --index 1 --regexp '^new: no messages, total: 2 messages'
   [ "$(count "$T/md")" -eq 4 ]
 }
+
+@test "retrieval: SIGTERM during the retrieval: 74, what was acked stays recorded, no QUIT" {
+  scenario term <<'EOF'
+messages 3 sizes=500,300000,500
+fault on=RETR arg=2 do=stall at=mid-body seconds=60
+EOF
+  fp_start term
+  frc a "keep off"
+  "$BIN/rcparse" -C "$T/a.rc" a "$BIN/pop3fetch" -q "$BIN/mdeliver" 2>"$T/err" 3>&- &
+  pid=$!
+  for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
+  for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/new")" ] && break ; sleep 0.05 ; done
+  kill -TERM "$pid"
+  status=0 ; wait "$pid" || status=$?
+  [ "$status" -eq 74 ]
+  run cat "$T/err"
+  assert_line "pop3fetch: operation aborted"
+  assert_line "pop3fetch: error during mail retrieval (account a from $T/a.rc)"
+  [ "$(subjects "$T/md")" = "faultpop message 1" ]
+  [ -z "$(ls "$T/md/tmp")" ]
+  [ "$(uids a)" = uid1 ]
+  run fp_commands
+  refute_line QUIT
+  refute_line --regexp '^DELE'
+}
+
+@test "retrieval: a deliverer that stops reading times out: 74, nothing deleted" {
+  scenario slow <<'EOF'
+messages 3 sizes=500,500,500
+EOF
+  fp_start slow
+  frc a "keep off" "timeout 1" "delivery mda \"sleep 3 ; cat > $T/md/new/m.\$\$\""
+  run timeout 60 "$BIN/rcparse" -C "$T/a.rc" a "$BIN/pop3fetch" -q "$BIN/mdeliver"
+  [ "$status" -eq 74 ]
+  assert_line "pop3fetch: the deliverer timed out"
+  [ -z "$(fp_keys deleted)" ]
+  run fp_commands
+  refute_line QUIT
+}

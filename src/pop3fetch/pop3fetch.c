@@ -12,6 +12,7 @@
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
 #include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -32,11 +33,17 @@
 extern char **environ ;
 
 volatile sig_atomic_t aborted = 0 ;
+int abort_fd = -1 ;
+static int abort_wfd = -1 ;
 
+ /* skalibs' iopause waits on after EINTR: a byte in a pipe wakes it */
 static void on_abort (int sig)
 {
+  int e = errno ;
   (void)sig ;
   aborted = 1 ;
+  if (write(abort_wfd, "", 1) < 0) errno = e ;
+  errno = e ;
 }
 
 static void on_pipe (int sig)
@@ -49,6 +56,11 @@ static void on_pipe (int sig)
 static void signals_init (void)
 {
   struct sigaction sa ;
+  int p[2] ;
+  if (pipe(p) < 0 || ndelay_on(p[0]) < 0 || ndelay_on(p[1]) < 0 || coe(p[0]) < 0 || coe(p[1]) < 0)
+    mpop_diesys(EX_OSERR, "cannot create a pipe") ;
+  abort_fd = p[0] ;
+  abort_wfd = p[1] ;
   memset(&sa, 0, sizeof(sa)) ;
   sigemptyset(&sa.sa_mask) ;
   sa.sa_handler = &on_abort ;

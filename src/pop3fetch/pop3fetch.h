@@ -81,6 +81,7 @@ struct session_s
 extern void session_die (session *, int code, char const *msg, char const *srvmsg) gccattr_noreturn ;
 extern void session_die_pop3 (session *) gccattr_noreturn ;
 extern volatile sig_atomic_t aborted ;
+extern int abort_fd ;          /* readable once a signal asked us to stop */
 
  /* list.c: STAT, LIST, UIDL and the decisions */
 extern void session_stat (session *) ;

@@ -466,7 +466,7 @@ static void run (engine *e)
   bump_deadline(e) ;
   for (;;)
   {
-    iopause_fd x[3] ;
+    iopause_fd x[4] ;
     unsigned int nx = 0 ;
     int xs = -1, xw = -1, xa = -1, pending = 0, r ;
     if (aborted && !e->code) fail_text(e, EX_IOERR, "operation aborted") ;
@@ -493,6 +493,10 @@ static void run (engine *e)
       x[nx].fd = e->afd ; x[nx].events = IOPAUSE_READ ; xa = nx++ ;
     }
     if (!nx && !pending) break ;
+    if (!aborted)
+    {
+      x[nx].fd = abort_fd ; x[nx].events = IOPAUSE_READ ; nx++ ;
+    }
     r = iopause_g(x, nx, pending ? &STAMP : &e->deadline) ;
     if (r < 0)
     {
