@@ -45,6 +45,10 @@
 
  /* Open flags */
 #define POP3_UCSPI 0x01                 /* fds 6/7 (CONN_UCSPI) */
+#define POP3_SECURED 0x02               /* the stream is already encrypted by a helper
+                                           (with POP3_UCSPI): no TLS of our own, but
+                                           counted as TLS when choosing auth methods */
+#define POP3_CANON 0x04                 /* look up the server's canonical name (CONN_CANON) */
 
  /* Trace directions */
 #define POP3_TRACE_IN 0                 /* "<-- " server to client */
@@ -74,6 +78,7 @@ struct pop3_s
   int pipelining ;               /* decided: 1 pipeline commands, 0 not */
   int pipelining_setting ;       /* -1 auto, 0 off, 1 on */
   int authenticated ;
+  int secured ;                  /* TLS active, or POP3_SECURED */
   int code ;
   stralloc msg ;
   stralloc srvmsg ;
@@ -85,7 +90,7 @@ struct pop3_s
   pop3_trace_func *trace ;
   pop3_sasl_func *sasl_hook ;
 } ;
-#define POP3_ZERO { .c = CONN_ZERO, .a = 0, .caps = 0, .sasl = STRALLOC_ZERO, .implementation = STRALLOC_ZERO, .login_delay = 0, .expire = 0, .greeting = STRALLOC_ZERO, .timestamp = STRALLOC_ZERO, .pipelining = 0, .pipelining_setting = -1, .authenticated = 0, .code = 0, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .line = STRALLOC_ZERO, .inpos = 0, .inlen = 0, .bodystate = 0, .trace = 0, .sasl_hook = 0 }
+#define POP3_ZERO { .c = CONN_ZERO, .a = 0, .caps = 0, .sasl = STRALLOC_ZERO, .implementation = STRALLOC_ZERO, .login_delay = 0, .expire = 0, .greeting = STRALLOC_ZERO, .timestamp = STRALLOC_ZERO, .pipelining = 0, .pipelining_setting = -1, .authenticated = 0, .secured = 0, .code = 0, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .line = STRALLOC_ZERO, .inpos = 0, .inlen = 0, .bodystate = 0, .trace = 0, .sasl_hook = 0 }
 
  /* Session setup. pop3_open connects (conn_open), does implicit TLS when
     tls is on and tls_starttls off, reads the greeting (keeping the APOP
