@@ -215,7 +215,7 @@ static int try_login (pop3 *p, account const *a)
   switch (pop3_login(p, a->v[S_USER], a->v[S_PASSWORD]))
   {
     case 0 :
-      if (p->caps & POP3_CAP_CAPA && pop3_capa(p)) die_session(p) ;
+      if (p->caps & POP3_CAP_CAPA && pop3_capa_more(p)) die_session(p) ;
       return 1 ;
     case EX_IOERR : case EX_DATAERR : case EX_PROTOCOL : case EX_SOFTWARE : case EX_OSERR :
       die_session(p) ;
