@@ -169,6 +169,12 @@ scenario () {
   assert_success
   assert_line --index 0 "POP3 server at 127.0.0.1, port 110:"
   assert_line "        over-unix"
+  fp_start "$T/u.scn" --unix "$T/fp.sock"
+  f=$(prc "socket $T/fp.sock")
+  sed -i '/^host /d' "$f"
+  run pop3info "$f"
+  assert_success
+  assert_line --index 0 "POP3 server at $T/fp.sock, port 110:"
 }
 
 @test "conn: SOCKS5 reply codes in words (69)" {
