@@ -224,6 +224,10 @@ static void test_auth_choice (account *a)
   a->v[S_AUTH] = "cram-md5" ;
   CHECK(!pop3_auth_method(&p) && strstr(p.msg.s, "not compiled in"), "SASL without the hook", p.msg.s) ;
   CHECK(pop3_queue(&p, "USER", "a\r\nDELE 1") == EX_DATAERR, "line breaks in arguments refused", 0) ;
+  traced.len = 0 ;
+  CHECK(!pop3_queue_secret(&p, "dG9rZW4=", 0) && !pop3_queue_secret(&p, "AUTH PLAIN", "AGpvZQBzZWNyZXQ="), "secret lines", 0) ;
+  stralloc_0(&traced) ;
+  CHECK(!strcmp(traced.s, "--> ********\n--> AUTH PLAIN ********\n"), "SASL payloads masked in the trace", traced.s) ;
   pop3_free(&p) ;
 }
 

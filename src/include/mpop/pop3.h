@@ -127,7 +127,8 @@ extern int pop3_capa_after_login (pop3 *, int needtop) ;
 
  /* Commands. pop3_queue* buffer "CMD[ ARG]\r\n" without sending (to
     pipeline); pop3_flush sends what is queued. The secret variant traces
-    the argument as "********". A command longer than POP3_CMD_MAX is an
+    the argument as "********" (PASS, AUTH initial responses), or the whole
+    line when arg is 0 (SASL responses: pop3_queue_secret(p, b64, 0)). A command longer than POP3_CMD_MAX is an
     error (65). A caller pipelining many commands must read replies
     between flushes (keep the queued-but-unanswered commands bounded, e.g.
     a window of a few hundred) so that neither side blocks on a full TCP
