@@ -12,9 +12,12 @@ $(B)/src/libmpop/uidls_journal.o: src/libmpop/uidls_journal.c src/include/mpop/u
 $(B)/src/libmpop/uidls_parse.o: src/libmpop/uidls_parse.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
 $(B)/src/libmpop/uidls_set.o: src/libmpop/uidls_set.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
+$(B)/src/tests/uidls-test.o: src/tests/uidls-test.c src/include/mpop/uidls.h
 $(B)/src/uidlstore/uidlstore.o: src/uidlstore/uidlstore.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/uidls.h
 
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
+$(B)/test/uidls-test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/uidls-test: $(B)/src/tests/uidls-test.o $(B)/libmpop.a
 $(B)/bin/uidlstore: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/uidlstore: $(B)/src/uidlstore/uidlstore.o $(B)/libmpop.a

@@ -146,9 +146,17 @@ static int do_list (where const *w, int all)
   return 0 ;
 }
 
- /* add: every batch of lines that arrived together is made durable in the
-    journal before the next read; the journal is folded into the file at
-    the end (or by the next program that opens it). */
+ /* add: the file is checked (and a journal left by an interrupted run
+    folded) first; then every batch of lines that arrived together is made
+    durable in the journal before the next read; the journal is folded into
+    the file at the end (or by the next program that opens it). */
+
+static void fold (where const *w)
+{
+  uidls u ;
+  open_or_die(&u, w, 1, UIDLS_MKDIR) ;
+  uidls_close(&u) ;
+}
 
 static void record (where const *w, stralloc *batch, size_t n)
 {
@@ -179,6 +187,7 @@ static int do_add (where const *w)
   reader r = READER_ZERO ;
   stralloc batch = STRALLOC_ZERO ;
   size_t n = 0, total = 0 ;
+  fold(w) ;
   while (reader_next(&r))
   {
     if (r.line.len)
@@ -193,13 +202,7 @@ static int do_add (where const *w)
     n = 0 ;
   }
   record(w, &batch, n) ;
-  total += n ;
-  if (total)
-  {
-    uidls u ;
-    open_or_die(&u, w, 1, UIDLS_MKDIR) ;
-    uidls_close(&u) ;
-  }
+  if (total + n) fold(w) ;
   return 0 ;
 }
 
