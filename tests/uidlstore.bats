@@ -57,7 +57,7 @@ EOF
 }
 
 @test "unit tests of parser, sets and journal" {
-  run "$TESTBIN/uidls-test"
+  run "$TESTBIN/uidls-test" "$T"
   assert_success
   refute_output --partial "not ok"
 }

@@ -6,6 +6,8 @@
 #include <sysexits.h>
 
 #include <skalibs/buffer.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/posixplz.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -255,16 +257,59 @@ static void test_set (void)
    && !uidls_uid_valid("a\tb", 3) && !uidls_uid_valid("a\x7f", 2), "invalid UIDs", "", 0, "") ;
 }
 
-int main (void)
+static void trimmed (char const *name, char const *dir, char const *old, size_t oldlen, size_t wantbad, char const *want)
+{
+  stralloc path = STRALLOC_ZERO ;
+  stralloc jpath = STRALLOC_ZERO ;
+  stralloc err = STRALLOC_ZERO ;
+  stralloc j = STRALLOC_ZERO ;
+  stralloc got = STRALLOC_ZERO ;
+  genalloc lists = GENALLOC_ZERO ;
+  uidls u ;
+  size_t bad = 99 ;
+  int e ;
+  stralloc_cats(&path, dir) ; stralloc_cats(&path, "/trim") ; stralloc_0(&path) ;
+  stralloc_copyb(&jpath, path.s, path.len - 1) ; stralloc_cats(&jpath, ".journal") ; stralloc_0(&jpath) ;
+  e = !openwritenclose_unsafe(jpath.s, old, oldlen) ;
+  if (!e) e = uidls_open(&u, path.s, "h", "u", NOW, UIDLS_APPEND, &err) ;
+  if (!e) e = uidls_journal_add(&u, "new", 7, &err) ;
+  if (!e) e = uidls_journal_sync(&u, &err) ;
+  if (!e) uidls_close(&u) ;
+  if (!e && openslurpclose(&j, jpath.s)) e = uidls_journal_parse(&lists, j.s, j.len, &bad) ;
+  dump(&got, &lists) ;
+  report(!e && bad == wantbad && same(&got, want), name, got.s, got.len, want) ;
+  unlink_void(jpath.s) ;
+  unlink_void(path.s) ;
+  uidls_lists_free(&lists) ;
+  stralloc_free(&path) ; stralloc_free(&jpath) ; stralloc_free(&err) ; stralloc_free(&j) ; stralloc_free(&got) ;
+}
+
+ /* appending after a crash: a torn tail is cut before new lines go in */
+static void test_append (char const *dir)
+{
+  stralloc j = STRALLOC_ZERO ;
+  size_t len ;
+  uidls_journal_line(&j, "h", "u", "old", 5) ;
+  len = j.len ;
+  uidls_journal_line(&j, "h", "u", "torn", 6) ;
+  trimmed("append after a whole journal", dir, j.s, len, 0, "[h u]<new|7><old|5>") ;
+  trimmed("append after a torn line", dir, j.s, j.len - 3, 0, "[h u]<new|7><old|5>") ;
+  trimmed("append after zeros", dir, "\0\0\0", 3, 0, "[h u]<new|7>") ;
+  stralloc_free(&j) ;
+}
+
+int main (int argc, char const *const *argv)
 {
   char fmt[UINT_FMT] ;
   PROG = "uidls-test" ;
+  if (argc < 2) strerr_dieusage(EX_USAGE, "uidls-test scratchdir") ;
   test_good() ;
   test_errors() ;
   test_long_lines() ;
   test_huge() ;
   test_journal() ;
   test_set() ;
+  test_append(argv[1]) ;
   fmt[uint_fmt(fmt, ntests)] = 0 ;
   outs("1..") ; outs(fmt) ; outs("\n") ;
   if (!buffer_flush(buffer_1)) strerr_diefu1sys(EX_IOERR, "write") ;

@@ -69,6 +69,10 @@ struct uidls_list_s
     is only used in messages. Appends uidls_list to lists. */
 extern int uidls_parse (genalloc *lists, char const *file, char const *s, size_t len, int64_t now, stralloc *err) ;
 extern void uidls_lists_free (genalloc *lists) ;
+ /* Appends the whole file as written: a comment header, then each
+    non-empty list sorted; entries mpop could not read back (empty, starting
+    with a space, too long) are left out. 0 = no memory. */
+extern int uidls_format (stralloc *sa, genalloc *lists) ;
 extern uidls_list *uidls_lists_add (genalloc *lists, char const *host, size_t hlen, char const *user, size_t ulen) ;
 
  /* The file of one account, locked from uidls_open to uidls_close */
