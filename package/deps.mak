@@ -11,12 +11,19 @@ $(B)/src/libmpop/uidls.o: src/libmpop/uidls.c src/include/mpop/config.h src/incl
 $(B)/src/libmpop/uidls_journal.o: src/libmpop/uidls_journal.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
 $(B)/src/libmpop/uidls_parse.o: src/libmpop/uidls_parse.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
 $(B)/src/libmpop/uidls_set.o: src/libmpop/uidls_set.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
+$(B)/src/mpop/mpop.o: src/mpop/mpop.c src/include/mpop/account.h src/include/mpop/config.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
+$(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
+$(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 $(B)/src/tests/uidls-test.o: src/tests/uidls-test.c src/include/mpop/uidls.h
 $(B)/src/uidlstore/uidlstore.o: src/uidlstore/uidlstore.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/uidls.h
 
+$(B)/bin/mpop: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/bin/mpop: $(B)/src/mpop/mpop.o $(B)/src/mpop/options.o $(B)/libmpop.a
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
+$(B)/test/settings-test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/settings-test: $(B)/src/tests/settings-test.o $(B)/libmpop.a
 $(B)/test/uidls-test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/uidls-test: $(B)/src/tests/uidls-test.o $(B)/libmpop.a
 $(B)/bin/uidlstore: EXTRA_LIBS := ${SKARNET_LIB}

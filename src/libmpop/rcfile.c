@@ -73,7 +73,7 @@ static char *xstrdup (char const *s)
   return s ? strdup(s) : 0 ;
 }
 
-static int account_copy_from (account *to, account const *from, int onlyset)
+int account_copy_from (account *to, account const *from, int onlyset)
 {
   for (unsigned int i = 0 ; i < S_N ; i++)
   {
@@ -91,6 +91,14 @@ void account_free (account *a)
   for (unsigned int i = 0 ; i < S_N ; i++) { free(a->v[i]) ; a->v[i] = 0 ; }
   free(a->name) ;
   a->name = 0 ;
+}
+
+void rcfile_free (rcfile *rc)
+{
+  for (unsigned int i = 0 ; i < rc->n ; i++) account_free(rc->accounts + i) ;
+  free(rc->accounts) ;
+  rc->accounts = 0 ;
+  rc->n = rc->a = 0 ;
 }
 
 account *rcfile_account (rcfile const *rc, char const *name)
@@ -206,7 +214,6 @@ static int command (parser *p, char *cmd, char *arg, int fromeval)
   }
   if (!strcmp(cmd, "account"))
   {
-    if (!*arg) return fail_line(p, "command account needs an argument", 0, 0) ;
     return new_account(p, arg) ;
   }
   if (!p->cur) return fail_line(p, "first command must be account or defaults", 0, 0) ;

@@ -39,8 +39,12 @@ extern char const *mpop_home (void) ;
 extern int rcfile_default (stralloc *path) ;
 extern int rcfile_read (rcfile *, char const *file, stralloc *err) ;
 extern account *rcfile_account (rcfile const *, char const *name) ;
+extern void rcfile_free (rcfile *) ;
 
 extern int account_set (account *, unsigned int i, char const *arg, int how) ;   /* an SE_ code */
+ /* Copies every value (onlyset = 0), or only the explicitly set ones, which
+    then count as set in to (inheritance, command-line overrides) */
+extern int account_copy_from (account *to, account const *from, int onlyset) ;
 extern int account_override (account *, char const *assignment, stralloc *err) ; /* "cmd=value" */
 extern int account_complete (account *, char const *file, int mode, stralloc *err) ;
 extern int account_passwordeval (account *, stralloc *err) ;

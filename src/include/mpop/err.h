@@ -14,6 +14,7 @@
 #define mpop_warn(...) strerr_warn(PROG, ": warning: ", __VA_ARGS__)
 #define mpop_warnsys(...) strerr_warnsys(PROG, ": warning: ", __VA_ARGS__)
 #define mpop_info(...) strerr_warn(PROG, ": ", __VA_ARGS__)
+#define mpop_infosys(...) strerr_warnsys(PROG, ": ", __VA_ARGS__)
 #define mpop_dienomem() mpop_diesys(EX_OSERR, "cannot allocate memory")
 #define mpop_dieusage(u) strerr_die(EX_USAGE, PROG, ": usage: ", u)
 
