@@ -2,7 +2,9 @@
 
  /* Unit tests of the UIDLs parser, sets and journal. Prints TAP. */
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sysexits.h>
 
 #include <skalibs/buffer.h>
@@ -300,16 +302,19 @@ static void test_append (char const *dir)
 
 int main (int argc, char const *const *argv)
 {
+  char tmp[] = "/tmp/uidls-test.XXXXXX" ;
+  char const *dir = argc > 1 ? argv[1] : mkdtemp(tmp) ;
   char fmt[UINT_FMT] ;
   PROG = "uidls-test" ;
-  if (argc < 2) strerr_dieusage(EX_USAGE, "uidls-test scratchdir") ;
+  if (!dir) strerr_diefu1sys(EX_IOERR, "mkdtemp") ;
   test_good() ;
   test_errors() ;
   test_long_lines() ;
   test_huge() ;
   test_journal() ;
   test_set() ;
-  test_append(argv[1]) ;
+  test_append(dir) ;
+  if (argc < 2) rmdir(dir) ;
   fmt[uint_fmt(fmt, ntests)] = 0 ;
   outs("1..") ; outs(fmt) ; outs("\n") ;
   if (!buffer_flush(buffer_1)) strerr_diefu1sys(EX_IOERR, "write") ;

@@ -203,6 +203,8 @@ static int do_add (where const *w)
   }
   record(w, &batch, n) ;
   if (total + n) fold(w) ;
+  stralloc_free(&batch) ;
+  stralloc_free(&r.line) ;
   return 0 ;
 }
 
@@ -229,6 +231,8 @@ static int do_prune (where const *w)
   e = uidls_commit(&u, &mine, &err) ;
   if (e) die_err(e, &err) ;
   uidls_close(&u) ;
+  uidls_set_free(&keep) ;
+  stralloc_free(&r.line) ;
   return 0 ;
 }
 
