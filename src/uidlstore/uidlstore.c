@@ -21,7 +21,7 @@
 
 extern char **environ ;
 
-#define USAGE "uidlstore [ -f file ] [ -h host ] [ -u user ] list [ -a ] | add | prune | check | lock prog..."
+#define USAGE "uidlstore [ -f file ] [ -h host ] [ -u user ] { list [ -a ] | add | prune | check | lock prog... }"
 
 typedef struct where_s where, *where_ref ;
 struct where_s
