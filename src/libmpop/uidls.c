@@ -53,6 +53,12 @@ static int dir_sync (char const *file)
   return !r ;
 }
 
+static int is_dir (char const *path)
+{
+  struct stat st ;
+  return !stat(path, &st) && S_ISDIR(st.st_mode) ;
+}
+
  /* mkdir -p of the directories above file, mode 0700 */
 static int make_parents (char const *file, stralloc *err)
 {
@@ -63,7 +69,7 @@ static int make_parents (char const *file, stralloc *err)
   {
     if (path[i] != '/') continue ;
     path[i] = 0 ;
-    if (mkdir(path, 0700) < 0 && errno != EEXIST) return syserr(err, "cannot create directory ", path, ": ") ;
+    if (mkdir(path, 0700) < 0 && errno != EEXIST && !is_dir(path)) return syserr(err, "cannot create directory ", path, ": ") ;
     path[i] = '/' ;
   }
   return 0 ;

@@ -125,7 +125,10 @@ extern int uidls_journal_sync (uidls *, stralloc *err) ;
  /* Replaces this account's list by mine (moved into u, mine is left empty;
     0 keeps the list as it is in u), then rewrites the whole file: temp
     file, fsync, rename, fsync of the directory; then removes the journal.
-    The lock is kept until uidls_close. */
+    mine must hold every UID journaled in this session that is to stay:
+    the journal is gone afterwards. The lock is kept until uidls_close.
+    Without a commit (error paths), uidls_close leaves the synced journal
+    for the next uidls_open to fold in. */
 extern int uidls_commit (uidls *, uidls_set *mine, stralloc *err) ;
 
  /* Releases the lock and frees everything. Unsynced journal lines are
