@@ -7,7 +7,6 @@
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/env.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/stralloc.h>
