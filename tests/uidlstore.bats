@@ -249,6 +249,20 @@ EOF
   assert_line --regexp '^new [0-9]+$'
 }
 
+@test "add keeps reading while the lock is busy, and records it all at the end" {
+  good_file
+  hold_lock "$F" 60
+  mkfifo "$T/in"
+  "$BIN/uidlstore" -f "$F" -h pop.example.org -u joe add < "$T/in" 3>&- &
+  pid=$!
+  seq -f 'pipe-%g' 20000 > "$T/in"
+  kill "$HOLDER_PID"
+  wait "$pid"
+  us list > "$T/out"
+  [ "$(wc -l < "$T/out")" -eq 20002 ]
+  grep -q '^pipe-20000 [0-9][0-9]*$' "$T/out"
+}
+
 @test "lock prog: holds the lock while prog runs, passes its exit code" {
   good_file
   run us lock python3 -c 'import fcntl, sys

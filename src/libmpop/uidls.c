@@ -129,6 +129,7 @@ static int open_locked (uidls *u, stralloc *err)
     if (!r)
     {
       busy = errno ;
+      if (u->flags & UIDLS_NOWAIT) break ;
       pause_tenth() ;
       continue ;
     }
@@ -144,6 +145,7 @@ static int open_locked (uidls *u, stralloc *err)
   }
   if (fd >= 0) fd_close(fd) ;
   errno = busy ;
+  if (u->flags & UIDLS_NOWAIT) return uidls_say(err, EX_TEMPFAIL, "cannot lock ", u->file, ": ", strerror(errno)) ;
   return syserr(err, "cannot lock ", u->file, " (tried for " STR(UIDLS_LOCK_TIMEOUT) " seconds): ") ;
 }
 

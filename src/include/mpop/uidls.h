@@ -82,6 +82,8 @@ extern uidls_list *uidls_lists_add (genalloc *lists, char const *host, size_t hl
 #define UIDLS_NOCREATE 0x04   /* a missing file is read as empty, not created */
 #define UIDLS_APPEND 0x08     /* lock, then only append to the journal: the
                                  file is neither read nor rewritten */
+#define UIDLS_NOWAIT 0x10     /* do not wait for the lock: EX_TEMPFAIL (75)
+                                 at once if another process holds it */
 
 typedef struct uidls_s uidls, *uidls_ref ;
 struct uidls_s
