@@ -17,6 +17,7 @@
 #include <mpop/err.h>
 #include <mpop/settings.h>
 
+#include "configure.h"
 #include "options.h"
 
 extern char **environ ;
@@ -170,6 +171,7 @@ int main (int argc, char const *const *argv)
   options_parse(&o, argc, argv) ;
   if (o.version) print_version() ;
   if (o.help) put(options_help()) ;
+  if (o.configure) { flush() ; account_free(&o.cli) ; return configure(o.configure, o.file) ; }
   if (o.version || o.help) { flush() ; account_free(&o.cli) ; return 0 ; }
   mode = o.serverinfo ? AM_SERVERINFO : AM_RETRIEVE ;
 
