@@ -18,6 +18,7 @@
 #include <mpop/err.h>
 #include <mpop/settings.h>
 
+#include "configure.h"
 #include "options.h"
 
 extern char **environ ;
@@ -196,6 +197,7 @@ int main (int argc, char const *const *argv)
   options_parse(&o, argc, argv) ;
   if (o.version) print_version() ;
   if (o.help) put(options_help()) ;
+  if (o.configure) { flush() ; account_free(&o.cli) ; return configure(o.configure, o.file) ; }
   if (o.version || o.help) { flush() ; account_free(&o.cli) ; return 0 ; }
   if (o.mda) mda_mode(&o, argv[0]) ;
   mode = o.serverinfo ? AM_SERVERINFO : AM_RETRIEVE ;
