@@ -93,6 +93,14 @@ void account_free (account *a)
   a->name = 0 ;
 }
 
+void rcfile_free (rcfile *rc)
+{
+  for (unsigned int i = 0 ; i < rc->n ; i++) account_free(rc->accounts + i) ;
+  free(rc->accounts) ;
+  rc->accounts = 0 ;
+  rc->n = rc->a = 0 ;
+}
+
 account *rcfile_account (rcfile const *rc, char const *name)
 {
   for (unsigned int i = 0 ; i < rc->n ; i++)

@@ -16,7 +16,7 @@ enum { OA_NONE, OA_REQ, OA_OPT } ;
 enum
 {
   O_VERSION = -100, O_HELP, O_PRETEND, O_DEBUG, O_SERVERINFO, O_FILE,
-  O_ALL, O_AUTHONLY, O_STATUSONLY, O_QUIET, O_HALFQUIET
+  O_ALL, O_AUTHONLY, O_STATUSONLY, O_QUIET, O_HALFQUIET, O_MDA
 } ;
 
 typedef struct optdef_s optdef ;
@@ -41,6 +41,7 @@ static optdef const cliopts[] =
   { "status-only", 's', OA_NONE, O_STATUSONLY },
   { "quiet", 'q', OA_NONE, O_QUIET },
   { "half-quiet", 'Q', OA_NONE, O_HALFQUIET },
+  { "mda", 0, OA_NONE, O_MDA },
   { "only-new", 'n', OA_OPT, S_ONLY_NEW },
   { "keep", 'k', OA_OPT, S_KEEP },
   { 0, 0, 0, 0 }
@@ -109,6 +110,7 @@ static void apply (options *o, optdef const *d, char const *value)
     case O_STATUSONLY : o->statusonly = 1 ; return ;
     case O_QUIET : o->quiet = 1 ; return ;
     case O_HALFQUIET : o->halfquiet = 1 ; return ;
+    case O_MDA : o->mda = 1 ; return ;
   }
   if (d->id == S_HOST) o->hostmode = 1 ;
   switch (account_set(&o->cli, d->id, value ? value : "", NORM_CLI))
@@ -186,6 +188,7 @@ char const *options_help (void)
     "  mpop [option...] --all-accounts    fetch mail from every account\n"
     "  mpop --host=host [option...]       fetch mail using command-line settings only\n"
     "  mpop [option...] --serverinfo [account...] show what the servers offer\n"
+    "  mpop --mda --delivery=method,arg [sender] deliver one message from stdin\n"
     "\n"
     "General:\n"
     "  --version                    show version and build information\n"

@@ -26,6 +26,7 @@ struct options_s
   unsigned int statusonly : 1 ;
   unsigned int quiet : 1 ;
   unsigned int halfquiet : 1 ;
+  unsigned int mda : 1 ;
 } ;
 #define OPTIONS_ZERO { .cli = { 0 }, .file = 0, .accounts = 0, .naccounts = 0 }
 

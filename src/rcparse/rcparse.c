@@ -55,6 +55,7 @@ static void print_exports (char const *modifs, size_t len)
     if (buffer_put(buffer_1, q.s, q.len) < 0) mpop_diesys(EX_IOERR, "cannot write to stdout") ;
   }
   if (!buffer_flush(buffer_1)) mpop_diesys(EX_IOERR, "cannot write to stdout") ;
+  stralloc_free(&q) ;
 }
 
 int main (int argc, char const *const *argv)
@@ -107,7 +108,7 @@ int main (int argc, char const *const *argv)
     }
     r = rcfile_read(&rc, file, &err) ;
     if (r) die_err(r, &err) ;
-    if (what == DO_LIST) { list_accounts(&rc) ; return 0 ; }
+    if (what == DO_LIST) { list_accounts(&rc) ; rcfile_free(&rc) ; stralloc_free(&path) ; return 0 ; }
     if (!argc) mpop_dieusage(USAGE) ;
     a = rcfile_account(&rc, argv[0]) ;
     if (!a) mpop_die(EX_CONFIG, file, ": no account ", argv[0]) ;
@@ -133,16 +134,22 @@ int main (int argc, char const *const *argv)
       if (argc) mpop_dieusage(USAGE) ;
       if (!account_pretend(buffer_1, a, file, mode) || !buffer_flush(buffer_1))
         mpop_diesys(EX_IOERR, "cannot write to stdout") ;
-      return 0 ;
+      break ;
     case DO_EXPORT :
       if (argc) mpop_dieusage(USAGE) ;
       if (!account_envmodifs(&modifs, a, file)) mpop_dienomem() ;
       print_exports(modifs.s, modifs.len) ;
-      return 0 ;
+      break ;
     default :
       if (!argc) mpop_dieusage(USAGE) ;
       if (!account_envmodifs(&modifs, a, file)) mpop_dienomem() ;
       mexec_m(argv, modifs.s, modifs.len) ;
       mpop_diesys(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR, "cannot execute ", argv[0]) ;
   }
+  account_free(&hostacct) ;
+  rcfile_free(&rc) ;
+  stralloc_free(&modifs) ;
+  stralloc_free(&path) ;
+  stralloc_free(&err) ;
+  return 0 ;
 }

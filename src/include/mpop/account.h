@@ -39,6 +39,7 @@ extern char const *mpop_home (void) ;
 extern int rcfile_default (stralloc *path) ;
 extern int rcfile_read (rcfile *, char const *file, stralloc *err) ;
 extern account *rcfile_account (rcfile const *, char const *name) ;
+extern void rcfile_free (rcfile *) ;
 
 extern int account_set (account *, unsigned int i, char const *arg, int how) ;   /* an SE_ code */
  /* Copies every value (onlyset = 0), or only the explicitly set ones, which
