@@ -53,6 +53,12 @@ static int dir_sync (char const *file)
   return !r ;
 }
 
+static int is_dir (char const *path)
+{
+  struct stat st ;
+  return !stat(path, &st) && S_ISDIR(st.st_mode) ;
+}
+
  /* mkdir -p of the directories above file, mode 0700 */
 static int make_parents (char const *file, stralloc *err)
 {
@@ -63,7 +69,7 @@ static int make_parents (char const *file, stralloc *err)
   {
     if (path[i] != '/') continue ;
     path[i] = 0 ;
-    if (mkdir(path, 0700) < 0 && errno != EEXIST) return syserr(err, "cannot create directory ", path, ": ") ;
+    if (mkdir(path, 0700) < 0 && errno != EEXIST && !is_dir(path)) return syserr(err, "cannot create directory ", path, ": ") ;
     path[i] = '/' ;
   }
   return 0 ;
@@ -123,6 +129,7 @@ static int open_locked (uidls *u, stralloc *err)
     if (!r)
     {
       busy = errno ;
+      if (u->flags & UIDLS_NOWAIT) break ;
       pause_tenth() ;
       continue ;
     }
@@ -138,6 +145,7 @@ static int open_locked (uidls *u, stralloc *err)
   }
   if (fd >= 0) fd_close(fd) ;
   errno = busy ;
+  if (u->flags & UIDLS_NOWAIT) return uidls_say(err, EX_TEMPFAIL, "cannot lock ", u->file, ": ", strerror(errno)) ;
   return syserr(err, "cannot lock ", u->file, " (tried for " STR(UIDLS_LOCK_TIMEOUT) " seconds): ") ;
 }
 
@@ -268,21 +276,53 @@ static int journal_write (uidls *u, stralloc *err)
   }
 }
 
+#define TAIL_MAX 32768
+
+ /* Cuts a torn last line (the bytes after the last newline, left by a
+    write that a crash interrupted) so that new lines do not follow it. */
+static int journal_trim (uidls *u)
+{
+  struct stat st ;
+  char buf[TAIL_MAX] ;
+  size_t len, keep ;
+  if (fstat(u->jfd, &st) < 0) return 0 ;
+  u->jsize = st.st_size ;
+  if (!st.st_size) return 1 ;
+  len = st.st_size < TAIL_MAX ? (size_t)st.st_size : TAIL_MAX ;
+  if (pread(u->jfd, buf, len, st.st_size - len) != (ssize_t)len) return 0 ;
+  keep = len ;
+  while (keep && buf[keep - 1] != '\n') keep-- ;
+  if (keep == len) return 1 ;
+  if (!keep && len < (size_t)st.st_size)
+  {
+    if (allwrite(u->jfd, "\n", 1) != 1) return 0 ;
+    u->jsize++ ;
+    return 1 ;
+  }
+  u->jsize -= len - keep ;
+  return !ftruncate(u->jfd, u->jsize) ;
+}
+
+static int journal_open (uidls *u, stralloc *err)
+{
+  u->jfd = open(u->journal, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600) ;
+  if (u->jfd < 0) return syserr(err, u->journal, ": ", "") ;
+  if (!journal_trim(u))
+  {
+    int e = syserr(err, u->journal, ": ", "") ;
+    fd_close(u->jfd) ;
+    u->jfd = -1 ;
+    return e ;
+  }
+  u->jsync = 1 ;
+  return 0 ;
+}
+
 int uidls_journal_sync (uidls *u, stralloc *err)
 {
   int e ;
   if (!u->jbuf.len) return 0 ;
-  if (u->jfd < 0)
-  {
-    u->jfd = open(u->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) ;
-    if (u->jfd < 0) return syserr(err, u->journal, ": ", "") ;
-    {
-      struct stat st ;
-      if (fstat(u->jfd, &st) < 0) return syserr(err, u->journal, ": ", "") ;
-      u->jsize = st.st_size ;
-    }
-    u->jsync = 1 ;
-  }
+  if (u->jfd < 0 && (e = journal_open(u, err))) return e ;
   e = journal_write(u, err) ;
   if (e) return e ;
   if (u->jsync && !dir_sync(u->journal)) return syserr(err, "cannot sync the directory of ", u->journal, ": ") ;
@@ -339,11 +379,11 @@ static int put_list (stralloc *sa, uidls_list *l)
   return 1 ;
 }
 
-static int put_all (stralloc *sa, uidls *u)
+int uidls_format (stralloc *sa, genalloc *lists)
 {
-  uidls_list *l = genalloc_s(uidls_list, &u->lists) ;
+  uidls_list *l = genalloc_s(uidls_list, lists) ;
   if (!put_header(sa)) return 0 ;
-  for (size_t i = 0 ; i < genalloc_len(uidls_list, &u->lists) ; i++)
+  for (size_t i = 0 ; i < genalloc_len(uidls_list, lists) ; i++)
     if (!put_list(sa, l + i)) return 0 ;
   return 1 ;
 }
@@ -402,7 +442,7 @@ int uidls_commit (uidls *u, uidls_set *mine, stralloc *err)
     *mine = old ;
     uidls_set_free(mine) ;
   }
-  if (!put_all(&sa, u)) e = EX_OSERR ;
+  if (!uidls_format(&sa, &u->lists)) e = EX_OSERR ;
   else e = replace(u, sa.s, sa.len, err) ;
   stralloc_free(&sa) ;
   return e ? e : remove_journal(u, err) ;

@@ -174,7 +174,7 @@ static void stream_broken (sink *, stralloc *, int, char const *, int) gccattr_n
 static void stream_broken (sink *k, stralloc *acks, int code, char const *why, int e)
 {
   err.len = 0 ;
-  if (!stralloc_cats(&err, why) || (e && (!stralloc_cats(&err, ": ") || !stralloc_cats(&err, strerror(e)))) || !stralloc_0(&err)) err.len = 0 ;
+  if ((code == EX_DATAERR && !stralloc_cats(&err, "malformed mpop-stream: ")) || !stralloc_cats(&err, why) || (e && (!stralloc_cats(&err, ": ") || !stralloc_cats(&err, strerror(e)))) || !stralloc_0(&err)) err.len = 0 ;
   stream_fail(k, acks, code) ;
 }
 

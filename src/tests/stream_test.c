@@ -5,6 +5,7 @@
     the middle. Prints "N passed, N failed"; exit 1 if any failed. */
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -289,6 +290,64 @@ static void test_get (void)
   stralloc_free(&s) ; stralloc_free(&t) ;
 }
 
+static uint32_t lcg (uint32_t *state)
+{
+  *state = *state * 1103515245u + 12345u ;
+  return *state >> 8 ;
+}
+
+ /* Mutated streams fed in random pieces: the reader must never crash,
+    never report more data than it was given, and end in END or ERROR;
+    a message's data is only complete with its MSGEND. */
+static void test_fuzz (void)
+{
+  stralloc s = STRALLOC_ZERO, m = STRALLOC_ZERO ;
+  uint32_t seed = 42 ;
+  unsigned int bad = 0 ;
+  build_stream(&s, 0) ;
+  for (unsigned int round = 0 ; round < 20000 ; round++)
+  {
+    mpopstream_reader r ;
+    mpopstream_event ev ;
+    size_t pos = 0, ndata = 0 ;
+    int last = MPOPSTREAM_NEED, inmsg = 0 ;
+    stralloc_copy(&m, &s) ;
+    for (unsigned int k = 1 + lcg(&seed) % 4 ; k ; k--)
+    {
+      size_t at = lcg(&seed) % m.len ;
+      switch (lcg(&seed) % 3)
+      {
+        case 0 : m.s[at] = lcg(&seed) ; break ;
+        case 1 : m.len = at ; break ;
+        default : m.s[at] = "0123456789:,\n"[lcg(&seed) % 13] ; break ;
+      }
+      if (!m.len) break ;
+    }
+    mpopstream_reader_init(&r) ;
+    while (pos < m.len && last != MPOPSTREAM_ERROR && last != MPOPSTREAM_END)
+    {
+      size_t piece = 1 + lcg(&seed) % 40, used ;
+      if (piece > m.len - pos) piece = m.len - pos ;
+      last = mpopstream_feed(&r, m.s + pos, piece, &used, &ev) ;
+      if (used > piece) bad++ ;
+      if (last == MPOPSTREAM_DATA && (ev.s < m.s + pos || ev.s + ev.len > m.s + pos + used || !inmsg)) bad++ ;
+      if (last == MPOPSTREAM_DATA) ndata += ev.len ;
+      if (last == MPOPSTREAM_MSG) { if (inmsg || !ev.msg->uid[0]) bad++ ; inmsg = 1 ; }
+      if (last == MPOPSTREAM_MSGEND) { if (!inmsg) bad++ ; inmsg = 0 ; }
+      pos += used ;
+    }
+    if (last != MPOPSTREAM_ERROR && last != MPOPSTREAM_END)
+    {
+      last = mpopstream_eof(&r, &ev) ;
+      if (inmsg && last != MPOPSTREAM_ERROR) bad++ ;
+    }
+    if (last != MPOPSTREAM_ERROR && last != MPOPSTREAM_END) bad++ ;
+    if (ndata > m.len) bad++ ;
+  }
+  check(!bad, "fuzz: 20000 mutated streams handled") ;
+  stralloc_free(&s) ; stralloc_free(&m) ;
+}
+
 int main (void)
 {
   char fmt[UINT_FMT] ;
@@ -299,6 +358,7 @@ int main (void)
   test_sticky_error() ;
   test_detect() ;
   test_get() ;
+  test_fuzz() ;
   buffer_put(buffer_1, fmt, uint_fmt(fmt, npassed)) ;
   buffer_puts(buffer_1, " passed, ") ;
   buffer_put(buffer_1, fmt, uint_fmt(fmt, nfailed)) ;

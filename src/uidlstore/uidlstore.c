@@ -7,7 +7,6 @@
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/env.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/stralloc.h>
@@ -21,7 +20,7 @@
 
 extern char **environ ;
 
-#define USAGE "uidlstore [ -f file ] [ -h host ] [ -u user ] list [ -a ] | add | prune | check | lock prog..."
+#define USAGE "uidlstore [ -f file ] [ -h host ] [ -u user ] { list [ -a ] | add | prune | check | lock prog... }"
 
 typedef struct where_s where, *where_ref ;
 struct where_s
@@ -146,30 +145,51 @@ static int do_list (where const *w, int all)
   return 0 ;
 }
 
- /* add: every batch of lines that arrived together is made durable in the
-    journal before the next read; the journal is folded into the file at
-    the end (or by the next program that opens it). */
+ /* add: the file is checked (and a journal left by an interrupted run
+    folded) first; then every batch of lines that arrived together is made
+    durable in the journal before the next read; the journal is folded into
+    the file at the end (or by the next program that opens it). While the
+    input flows, a busy lock (say, pop3fetch reading the file at the other
+    end of the pipeline) is not waited for: the lines stay pending and go
+    with the next batch. */
 
-static void record (where const *w, stralloc *batch, size_t n)
+static int try_open (uidls *u, where const *w, unsigned int flags)
+{
+  stralloc err = STRALLOC_ZERO ;
+  int e = uidls_open(u, w->file, w->host, w->user, time(0), flags, &err) ;
+  if (e && !(e == EX_TEMPFAIL && flags & UIDLS_NOWAIT)) die_err(e, &err) ;
+  stralloc_free(&err) ;
+  return !e ;
+}
+
+static void fold (where const *w, unsigned int nowait)
+{
+  uidls u ;
+  if (try_open(&u, w, UIDLS_MKDIR | nowait)) uidls_close(&u) ;
+}
+
+ /* 1 if the batch is recorded, 0 if it stays pending */
+static int record (where const *w, stralloc *batch, unsigned int nowait)
 {
   stralloc err = STRALLOC_ZERO ;
   int64_t now = time(0) ;
   uidls u ;
   int e = 0 ;
-  if (!n) return ;
-  open_or_die(&u, w, 1, UIDLS_APPEND | UIDLS_MKDIR) ;
+  if (!batch->len) return 1 ;
+  if (!try_open(&u, w, UIDLS_APPEND | UIDLS_MKDIR | nowait)) return 0 ;
   for (size_t i = 0 ; !e && i < batch->len ; i += strlen(batch->s + i) + 1)
     e = uidls_journal_add(&u, batch->s + i, now, &err) ;
   if (!e) e = uidls_journal_sync(&u, &err) ;
   if (e) die_err(e, &err) ;
   uidls_close(&u) ;
   batch->len = 0 ;
+  return 1 ;
 }
 
-static void bad_uid (where const *w, stralloc *batch, size_t n, size_t line)
+static void bad_uid (where const *w, stralloc *batch, size_t line)
 {
   char fmt[SIZE_FMT] ;
-  record(w, batch, n) ;
+  record(w, batch, 0) ;
   fmt[size_fmt(fmt, line)] = 0 ;
   mpop_die(EX_DATAERR, "standard input, line ", fmt, ": invalid UID") ;
 }
@@ -178,28 +198,22 @@ static int do_add (where const *w)
 {
   reader r = READER_ZERO ;
   stralloc batch = STRALLOC_ZERO ;
-  size_t n = 0, total = 0 ;
+  int any = 0 ;
+  fold(w, UIDLS_NOWAIT) ;
   while (reader_next(&r))
   {
     if (r.line.len)
     {
-      if (!uidls_uid_valid(r.line.s, r.line.len)) bad_uid(w, &batch, n, r.n) ;
+      if (!uidls_uid_valid(r.line.s, r.line.len)) bad_uid(w, &batch, r.n) ;
       if (!stralloc_catb(&batch, r.line.s, r.line.len + 1)) mpop_dienomem() ;
-      n++ ;
+      any = 1 ;
     }
-    if (reader_buffered(&r)) continue ;
-    record(w, &batch, n) ;
-    total += n ;
-    n = 0 ;
+    if (!reader_buffered(&r)) record(w, &batch, UIDLS_NOWAIT) ;
   }
-  record(w, &batch, n) ;
-  total += n ;
-  if (total)
-  {
-    uidls u ;
-    open_or_die(&u, w, 1, UIDLS_MKDIR) ;
-    uidls_close(&u) ;
-  }
+  record(w, &batch, 0) ;
+  if (any) fold(w, 0) ;
+  stralloc_free(&batch) ;
+  stralloc_free(&r.line) ;
   return 0 ;
 }
 
@@ -226,6 +240,8 @@ static int do_prune (where const *w)
   e = uidls_commit(&u, &mine, &err) ;
   if (e) die_err(e, &err) ;
   uidls_close(&u) ;
+  uidls_set_free(&keep) ;
+  stralloc_free(&r.line) ;
   return 0 ;
 }
 

@@ -23,6 +23,7 @@
     message (without the program name) in c->err. */
 
 #define CONN_UCSPI 0x01       /* use fds 6/7 instead of connecting */
+#define CONN_CANON 0x02       /* find the canonical name of the address (for -S) */
 
 #define CONN_OUTSIZE 4096
 
@@ -70,7 +71,8 @@ extern int conn_tls_check (account const *, stralloc *err) ;
     verifying the server as the account says. */
 extern int conn_tls_start (conn *, account const *) ;
 
- /* Fills info from the established TLS session (fails if none). */
+ /* Fills info from the established TLS session: 1, or 0 if there is
+    none or memory is short. */
 extern int conn_tls_info (conn const *, conn_tlsinfo *info) ;
 extern void conn_tlsinfo_free (conn_tlsinfo *) ;
 

@@ -13,8 +13,9 @@
     deliverer. A sequence of netstrings:
       stream  = banner message* trailer
       banner  = netstring("mpop-stream 1")
-      message = netstring("msg\n" "key=value\n"...) data+ netstring("")
+      message = netstring("msg\n" "key=value\n"...) data* netstring("")
       data    = netstring(1 .. MPOPSTREAM_CHUNK bytes)
+    (an empty message has no data netstring)
       trailer = netstring("end")
     The header carries uid=, size=, num= (mandatory, once each) and
     optional other keys. */

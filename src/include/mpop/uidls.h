@@ -69,6 +69,10 @@ struct uidls_list_s
     is only used in messages. Appends uidls_list to lists. */
 extern int uidls_parse (genalloc *lists, char const *file, char const *s, size_t len, int64_t now, stralloc *err) ;
 extern void uidls_lists_free (genalloc *lists) ;
+ /* Appends the whole file as written: a comment header, then each
+    non-empty list sorted; entries mpop could not read back (empty, starting
+    with a space, too long) are left out. 0 = no memory. */
+extern int uidls_format (stralloc *sa, genalloc *lists) ;
 extern uidls_list *uidls_lists_add (genalloc *lists, char const *host, size_t hlen, char const *user, size_t ulen) ;
 
  /* The file of one account, locked from uidls_open to uidls_close */
@@ -78,6 +82,8 @@ extern uidls_list *uidls_lists_add (genalloc *lists, char const *host, size_t hl
 #define UIDLS_NOCREATE 0x04   /* a missing file is read as empty, not created */
 #define UIDLS_APPEND 0x08     /* lock, then only append to the journal: the
                                  file is neither read nor rewritten */
+#define UIDLS_NOWAIT 0x10     /* do not wait for the lock: EX_TEMPFAIL (75)
+                                 at once if another process holds it */
 
 typedef struct uidls_s uidls, *uidls_ref ;
 struct uidls_s
@@ -121,7 +127,10 @@ extern int uidls_journal_sync (uidls *, stralloc *err) ;
  /* Replaces this account's list by mine (moved into u, mine is left empty;
     0 keeps the list as it is in u), then rewrites the whole file: temp
     file, fsync, rename, fsync of the directory; then removes the journal.
-    The lock is kept until uidls_close. */
+    mine must hold every UID journaled in this session that is to stay:
+    the journal is gone afterwards. The lock is kept until uidls_close.
+    Without a commit (error paths), uidls_close leaves the synced journal
+    for the next uidls_open to fold in. */
 extern int uidls_commit (uidls *, uidls_set *mine, stralloc *err) ;
 
  /* Releases the lock and frees everything. Unsynced journal lines are
