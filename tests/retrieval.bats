@@ -17,6 +17,11 @@ setup_file () {
     touch "$BATS_FILE_TMPDIR/dovecot.tmpfs"
   fi
   dovecot_start "$BATS_FILE_TMPDIR/dovecot" --no-ssl
+  # every user now: a passwd-file changed while Dovecot reads it can make
+  # a login fail
+  for u in mixed keepon keepoff ref piped crash mdafail ro full spy ; do
+    dovecot_user "$u" secret
+  done
 }
 
 teardown_file () {
@@ -63,10 +68,10 @@ fetch () {
   timeout 300 "$BIN/rcparse" -C "$T/$name.rc" "$name" "$BIN/pop3fetch" "$@" "$BIN/mdeliver"
 }
 
-# dnew USER COUNT SEED [MIX]: a Dovecot user with COUNT generated messages
+# dnew USER COUNT SEED [MIX]: COUNT generated messages for a Dovecot user
+# (created by setup_file)
 dnew () {
-  dovecot_user "$1" secret
-  dovecot_add_generated "$1" "$2" "$3" "${4:-small}"
+  dovecot_add_generated "$1" "$2" "$3" "${4:-small}" >/dev/null
 }
 
 # compare ORIG TARGET: every original delivered once, intact
@@ -130,7 +135,6 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
 # ------------------------------------------------------------ Dovecot
 
 @test "retrieval: 200 mixed messages into maildir, mbox, mda and exchange, byte for byte" {
-  dovecot_user mixed secret
   od=$(dovecot_orig_dir mixed)
   mkdir -p "$od"
   py "$LIB/msggen.py" --seed 3 --count 200 --out "$od" --big 20 > /dev/null
@@ -280,11 +284,16 @@ EOF
   # index the mailbox once, then keep a copy to restore it after each round
   run dovecot_pop3_session <<<$'USER crash\nPASS secret\nSTAT\nQUIT'
   cp -a "$md" "$T/template"
-  maildir "$T/fs/md"
-  start=$(date +%s%N)
-  run fetch a -q
-  assert_success
-  duration=$(( ($(date +%s%N) - start) / 1000000 ))
+  # the length of a whole session: the second of two (the first warms up)
+  for i in 1 2 ; do
+    rm -rf "$md" "$T/fs/md" "$T"/fs/uidls*
+    cp -a "$T/template" "$md"
+    maildir "$T/fs/md"
+    start=$(date +%s%N)
+    run fetch a -q
+    assert_success
+    duration=$(( ($(date +%s%N) - start) / 1000000 ))
+  done
   RANDOM=4242
   dups=0 killed=0 tmps=0
   for round in $(seq 1 "$kills") ; do
@@ -438,7 +447,7 @@ EOF
 @test "retrieval: killing pop3fetch in the middle of a message: mdeliver stores nothing of it" {
   scenario stall <<'EOF'
 messages 2 sizes=500,300000
-fault on=RETR arg=2 do=stall at=mid-body seconds=60
+fault on=RETR arg=2 do=stall at-byte=100003 seconds=60
 EOF
   fp_start stall
   frc a "keep off"
@@ -447,7 +456,7 @@ EOF
   for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
   # until the part before the stall has reached mdeliver
   for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/tmp")" ] && break ; sleep 0.05 ; done
-  child=$(cat "/proc/$pid/task/$pid/children")
+  child=$(cat "/proc/$pid/task/$pid/children") || { cat "$T/err" ; ls -l "$T/md/new" "$T/md/tmp" ; cat "$T/fp.log" ; return 1 ; }
   [ -n "$child" ]
   kill -KILL "$pid"
   wait "$pid" || true
@@ -648,7 +657,7 @@ EOF
 @test "retrieval: SIGTERM during the retrieval: 74, what was acked stays recorded, no QUIT" {
   scenario term <<'EOF'
 messages 3 sizes=500,300000,500
-fault on=RETR arg=2 do=stall at=mid-body seconds=60
+fault on=RETR arg=2 do=stall at-byte=100003 seconds=60
 EOF
   fp_start term
   frc a "keep off"

@@ -189,8 +189,10 @@ static void session_login (session *s)
     mpop_die(r, sa_str(&err)) ;
   }
   stralloc_free(&err) ;
+  if (settings_onoff(setting_value(s, S_TLS)) && !settings_onoff(setting_value(s, S_TLS_CERTCHECK)))
+    mpop_warn("TLS certificate verification is disabled (tls_certcheck off): the server is not authenticated") ;
   s->connected = 1 ;
-  if (pop3_open(&s->p, &s->a, 0)) session_die_pop3(s) ;
+  if (pop3_open(&s->p, &s->a, settings_onoff(setting_value(s, S_RECEIVED_HEADER)) ? POP3_CANON : 0)) session_die_pop3(s) ;
   checkpoint(s) ;
   r = pop3_login(&s->p, s->user, s->a.v[S_PASSWORD]) ;
   wipe_password(s) ;

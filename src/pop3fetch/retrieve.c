@@ -69,6 +69,7 @@ struct engine_s
   unsigned int unsynced ;   /* journal lines not synced yet */
   int rstate ;
   int finished ;            /* the stream is complete or abandoned */
+  int probe ;               /* read the body again without waiting (see read_body) */
   int code ;                /* the first late error, 0 if none */
   stralloc msg ;
   stralloc srvmsg ;
@@ -296,10 +297,16 @@ static void read_body (engine *e)
   }
   if (r < 0) fail_pop3(e) ;
   else if (!r) end_message(e) ;
+  /* pop3_pending() says nothing about a terminating line consumed with
+     the last data (after a line end): when no other reply is on its way to
+     wake us, read again once nothing else is ready (it returns 0 without
+     the network if the body is done, else it waits for more of it). */
+  e->probe = r > 0 && buf[len - 1] == '\n' && e->nout == 1 && !pop3_pending(&s->p) ;
 }
 
 static void read_server (engine *e)
 {
+  e->probe = 0 ;
   if (e->rstate == R_STATUS)
   {
     int r = pop3_status(&e->s->p) ;
@@ -468,7 +475,7 @@ static void run (engine *e)
   {
     iopause_fd x[4] ;
     unsigned int nx = 0 ;
-    int xs = -1, xw = -1, xa = -1, pending = 0, r ;
+    int xs = -1, xw = -1, xa = -1, pending = 0, probing = 0, r ;
     if (aborted && !e->code) fail_text(e, EX_IOERR, "operation aborted") ;
     fill_window(e) ;
     if (e->finished && e->sfd >= 0 && e->outpos == e->out.len)
@@ -482,6 +489,7 @@ static void run (engine *e)
       else
       {
         x[nx].fd = pop3_fd(&s->p) ; x[nx].events = IOPAUSE_READ ; xs = nx++ ;
+        probing = e->probe ;
       }
     }
     if (writable(e))
@@ -497,17 +505,17 @@ static void run (engine *e)
     {
       x[nx].fd = abort_fd ; x[nx].events = IOPAUSE_READ ; nx++ ;
     }
-    r = iopause_g(x, nx, pending ? &STAMP : &e->deadline) ;
+    r = iopause_g(x, nx, pending || probing ? &STAMP : &e->deadline) ;
     if (r < 0)
     {
       if (errno == EINTR) continue ;
       mpop_diesys(EX_OSERR, "iopause") ;
     }
-    if (!r && !pending) { timed_out(e, xs >= 0) ; continue ; }
+    if (!r && !pending && !probing) { timed_out(e, xs >= 0) ; continue ; }
     bump_deadline(e) ;
     if (xa >= 0 && x[xa].revents) read_acks(e) ;
     if (xw >= 0 && x[xw].revents && writable(e)) write_stream(e) ;
-    if (server_wanted(e) && (pending || (xs >= 0 && x[xs].revents))) read_server(e) ;
+    if (server_wanted(e) && (pending || (probing && !r) || (xs >= 0 && x[xs].revents))) read_server(e) ;
     sync_journal(e) ;
   }
   sync_journal(e) ;
