@@ -16,10 +16,10 @@ setup_file () {
   if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=512m tmpfs "$BATS_FILE_TMPDIR/dovecot" 2>/dev/null ; then
     touch "$BATS_FILE_TMPDIR/dovecot.tmpfs"
   fi
-  dovecot_start "$BATS_FILE_TMPDIR/dovecot" --no-ssl
+  dovecot_start "$BATS_FILE_TMPDIR/dovecot"
   # every user now: a passwd-file changed while Dovecot reads it can make
   # a login fail
-  for u in mixed keepon keepoff ref piped crash mdafail ro full spy ; do
+  for u in mixed keepon keepoff ref piped crash mdafail ro full spy tls ; do
     dovecot_user "$u" secret
   done
 }
@@ -161,6 +161,20 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
   assert_line --index 0 --regexp "^Received: from $DOVECOT_HOST \\((localhost )?\\[127\\.0\\.0\\.1\\]\\)\$"
   assert_line --index 1 --regexp $'^\tby [^ ]+ \\(mpop-[0-9.]+\\) with POP3$'
   assert_line --index 2 --regexp $'^\tfor <[A-Za-z0-9._-]+>; [A-Z][a-z][a-z], [0-9]{2} [A-Z][a-z][a-z] [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [-+][0-9]{4}$'
+}
+
+@test "retrieval: over TLS (implicit and STARTTLS), messages intact" {
+  dnew tls 40 22 default
+  maildir "$T/md" ; maildir "$T/md2"
+  drc a tls "maildir $T/md" "keep on" "port $DOVECOT_PORT_TLS" "tls on" "tls_starttls off" "tls_trust_file $DOVECOT_CA"
+  run fetch a -q
+  assert_success
+  compare "$(dovecot_orig_dir tls)" "$T/md"
+  drc b tls "maildir $T/md2" "keep off" "tls on" "tls_starttls on" "tls_trust_file $DOVECOT_CA"
+  run fetch b -q
+  assert_success
+  compare "$(dovecot_orig_dir tls)" "$T/md2"
+  [ "$(dovecot_message_count tls)" -eq 0 ]
 }
 
 @test "retrieval: keep on: a second run retrieves nothing and deletes nothing" {
