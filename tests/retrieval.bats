@@ -706,3 +706,76 @@ EOF
   run fp_commands
   refute_line QUIT
 }
+
+# ------------------------------------------------------------ mpop
+
+@test "retrieval: mpop and mpop 1.4.18 print the same status for the same mailbox" {
+  dnew keepon 3 23
+  rc m.rc >/dev/null <<EOF
+defaults
+host $DOVECOT_HOST
+port $DOVECOT_PORT
+password secret
+auth user
+tls off
+uidls_file $T/uidls.%U
+delivery maildir $T/md
+keep on
+account k
+user keepon
+EOF
+  maildir "$T/md"
+  run timeout 60 "$REFMPOP" -C "$T/m.rc" -s k
+  assert_success
+  ref=$output
+  run timeout 60 "$BIN/mpop" -C "$T/m.rc" -s k
+  assert_success
+  assert_output "$ref"
+  # after retrieving part of the mailbox with ours, mpop 1.4.18 agrees
+  run timeout 60 "$BIN/mpop" -C "$T/m.rc" -q k
+  assert_success
+  dnew keepon 2 24
+  run timeout 60 "$BIN/mpop" -C "$T/m.rc" -s k
+  assert_success
+  assert_line --index 1 --regexp '^new: 2 messages in [0-9.]+ KiB, total: [0-9]+ messages in '
+}
+
+@test "retrieval: mpop runs every account; one failure does not stop the next; two give 75" {
+  dnew keepoff 4 25
+  scenario fp <<'EOF'
+messages 1
+EOF
+  fp_start fp --sessions 3
+  rc m.rc >/dev/null <<EOF
+defaults
+host $DOVECOT_HOST
+auth user
+tls off
+uidls_file $T/uidls.%U
+delivery maildir $T/md
+keep on
+account bad
+port $FP_PORT
+user u
+password wrong
+account good
+port $DOVECOT_PORT
+user keepoff
+password secret
+account worse
+port $FP_PORT
+user v
+password p
+EOF
+  maildir "$T/md"
+  run timeout 60 "$BIN/mpop" -C "$T/m.rc" -q bad good
+  [ "$status" -eq 77 ]
+  assert_output "mpop: authentication failed (method USER)
+mpop: POP3 server message: -ERR [AUTH] Authentication failed.
+mpop: error during mail retrieval (account bad from $T/m.rc)"
+  [ "$(count "$T/md")" -eq 4 ]
+  run timeout 60 "$BIN/mpop" -C "$T/m.rc" -q bad worse good
+  [ "$status" -eq 75 ]
+  assert_line "mpop: error during mail retrieval (account bad from $T/m.rc)"
+  assert_line "mpop: error during mail retrieval (account worse from $T/m.rc)"
+}
