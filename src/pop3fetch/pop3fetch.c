@@ -136,10 +136,19 @@ static void checkpoint (session *s)
   if (aborted) session_die(s, EX_TEMPFAIL, "operation aborted", 0) ;
 }
 
+static int size_setting (session const *s, unsigned int i, uint64_t *size)
+{
+  char const *v = setting_value(s, i) ;
+  unsigned long long n ;
+  if (!v || !strcmp(v, "off")) return 0 ;
+  if (!settings_number(v, &n)) mpop_die(EX_CONFIG, "invalid value ", v, " for ", settings_table[i].name) ;
+  *size = n ;
+  return 1 ;
+}
+
 static void session_init (session *s, unsigned int opts, char const *const *deliverer)
 {
   stralloc err = STRALLOC_ZERO ;
-  char const *v ;
   int r = account_from_env(&s->a, &err) ;
   scrub_environment() ;
   if (r)
@@ -155,12 +164,8 @@ static void session_init (session *s, unsigned int opts, char const *const *deli
   if (!s->host) mpop_die(EX_CONFIG, "no host given (MPOP_HOST is not set)") ;
   if (!settings_keep(setting_value(s, S_KEEP), &s->keep)) mpop_die(EX_CONFIG, "invalid keep setting") ;
   s->only_new = settings_onoff(setting_value(s, S_ONLY_NEW)) ;
-  v = setting_value(s, S_KILLSIZE) ;
-  s->haskill = v && strcmp(v, "off") ;
-  if (s->haskill && !settings_number(v, (unsigned long long *)&s->killsize)) mpop_die(EX_CONFIG, "invalid killsize setting") ;
-  v = setting_value(s, S_SKIPSIZE) ;
-  s->hasskip = v && strcmp(v, "off") ;
-  if (s->hasskip && !settings_number(v, (unsigned long long *)&s->skipsize)) mpop_die(EX_CONFIG, "invalid skipsize setting") ;
+  s->haskill = size_setting(s, S_KILLSIZE, &s->killsize) ;
+  s->hasskip = size_setting(s, S_SKIPSIZE, &s->skipsize) ;
   s->out = s->deliverer ? buffer_1 : buffer_2 ;
   s->tty = isatty(buffer_fd(s->out)) ;
   s->progress = !(opts & (OPT_QUIET | OPT_HALFQUIET | OPT_DEBUG)) ;
