@@ -161,7 +161,7 @@ static int fill (pop3 *p, char const *eofmsg)
   if (p->inlen == POP3_INSIZE) return -!!pop3_failmsg(p, EX_SOFTWARE, "POP3 input buffer full", 0, 0) ;
   r = conn_read(&p->c, p->in + p->inlen, POP3_INSIZE - p->inlen) ;
   if (r < 0) return -!!pop3_connerr(p) ;
-  if (!r) { p->srvmsg.len = 0 ; return -!!pop3_failmsg(p, EX_PROTOCOL, eofmsg, 0, 0) ; }
+  if (!r) { p->srvmsg.len = 0 ; return -!!pop3_failmsg(p, EX_IOERR, "network read error: ", eofmsg, 0) ; }
   p->inlen += r ;
   return 1 ;
 }
@@ -197,7 +197,7 @@ static int raw_line (pop3 *p, stralloc *sa, char const *eofmsg)
 
 int pop3_status (pop3 *p)
 {
-  if (raw_line(p, &p->line, "the POP3 server closed the connection instead of replying") < 0) return -1 ;
+  if (raw_line(p, &p->line, "the POP3 server closed the connection") < 0) return -1 ;
   if (p->trace) (*p->trace)(p, POP3_TRACE_IN, p->line.s, p->line.len) ;
   if (!p->line.len || (p->line.s[0] != '+' && p->line.s[0] != '-'))
   {

@@ -202,6 +202,6 @@ int pop3_capa_after_login (pop3 *p, int needtop)
   if ((needtop && !(p->caps & POP3_CAP_TOP))
    || (p->pipelining_setting < 0 && !(p->caps & POP3_CAP_PIPELINING))
    || !(p->caps & POP3_CAP_UIDL))
-    return pop3_capa(p) ;
+    return pop3_capa_more(p) ;
   return 0 ;
 }

@@ -144,16 +144,19 @@ static int capa_line (pop3 *p, char const *s, size_t len)
   return 1 ;
 }
 
-int pop3_capa (pop3 *p)
+static int capa (pop3 *p, int forget)
 {
   stralloc line = STRALLOC_ZERO ;
   unsigned int n = 0 ;
   int r = pop3_command(p, "CAPA", 0) ;
   if (r < 0) return p->code ;
-  p->caps &= POP3_CAP_APOP ;
-  p->sasl.len = 0 ;
-  p->implementation.len = 0 ;
-  p->login_delay = p->expire = 0 ;
+  if (forget)
+  {
+    p->caps &= POP3_CAP_APOP ;
+    p->sasl.len = 0 ;
+    p->implementation.len = 0 ;
+    p->login_delay = p->expire = 0 ;
+  }
   if (r)
   {
     p->caps |= POP3_CAP_CAPA ;
@@ -168,6 +171,16 @@ int pop3_capa (pop3 *p)
   if (r < 0) return p->code ;
   pop3_decide_pipelining(p) ;
   return 0 ;
+}
+
+int pop3_capa (pop3 *p)
+{
+  return capa(p, 1) ;
+}
+
+int pop3_capa_more (pop3 *p)
+{
+  return capa(p, 0) ;
 }
 
  /* STLS (RFC 2595) */

@@ -55,8 +55,8 @@ static int bad (stralloc *err, char const *what, char const *s, size_t len, size
   char fmt[SIZE_FMT] ;
   fmt[size_fmt(fmt, pos + 1)] = 0 ;
   err->len = 0 ;
-  if (!(stralloc_cats(err, "invalid tls_priorities: ") && stralloc_cats(err, what) && stralloc_cats(err, " '")
-     && stralloc_catb(err, s, len) && stralloc_cats(err, "' at position ") && stralloc_cats(err, fmt) && stralloc_0(err)))
+  if (!(stralloc_cats(err, "invalid tls_priorities: ") && stralloc_cats(err, what) && stralloc_cats(err, " ('")
+     && stralloc_catb(err, s, len) && stralloc_cats(err, "' at position ") && stralloc_cats(err, fmt) && stralloc_cats(err, ")") && stralloc_0(err)))
     return EX_OSERR ;
   err->len-- ;
   return EX_CONFIG ;

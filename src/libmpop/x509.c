@@ -258,19 +258,14 @@ static int cat_rdn (stralloc *sa, der_span rdn)
 int x509_dn_string (stralloc *sa, der_span const *name)
 {
   der_span in = *name, seq ;
-  der_span rdns[64] ;
-  unsigned int n = 0 ;
   size_t base = sa->len ;
   if (!expect(&in, T_SEQ, &seq, 0)) return 0 ;
   while (seq.len)
   {
-    if (n >= 64 || !expect(&seq, T_SET, &rdns[n], 0)) return 0 ;
-    n++ ;
-  }
-  while (n--)
-  {
+    der_span rdn ;
+    if (!expect(&seq, T_SET, &rdn, 0)) goto err ;
     if (sa->len > base && !stralloc_catb(sa, ",", 1)) goto err ;
-    if (!cat_rdn(sa, rdns[n])) goto err ;
+    if (!cat_rdn(sa, rdn)) goto err ;
   }
   return 1 ;
  err:

@@ -216,7 +216,7 @@ static int try_login (pop3 *p)
   switch (auth_login(p))
   {
     case 0 :
-      if (p->caps & POP3_CAP_CAPA && pop3_capa(p)) die_session(p) ;
+      if (p->caps & POP3_CAP_CAPA && pop3_capa_more(p)) die_session(p) ;
       return 1 ;
     case EX_IOERR : case EX_DATAERR : case EX_PROTOCOL : case EX_SOFTWARE : case EX_OSERR : case EX_CONFIG :
       die_session(p) ;

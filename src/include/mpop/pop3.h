@@ -103,8 +103,12 @@ struct pop3_s
     p->trace before calling it to trace. 0 or a sysexits code. */
 extern int pop3_open (pop3 *, account const *, unsigned int flags) ;
 
- /* Asks CAPA again and parses it (forgetting what was known). 0 or code. */
+ /* Asks CAPA again and parses it, forgetting what was known (after STLS)
+    or adding to it (after login, as mpop does: servers often list fewer
+    capabilities then). A -ERR reply clears the capabilities in the first
+    case and changes nothing in the second. 0 or code. */
 extern int pop3_capa (pop3 *) ;
+extern int pop3_capa_more (pop3 *) ;
 
  /* Authenticates per the auth setting: "user" (USER/PASS, pipelined when
     possible), "apop" (MD5 of timestamp and password), a SASL mechanism
@@ -121,7 +125,8 @@ extern char const *pop3_auth_method (pop3 *) ;
 
  /* After login: asks CAPA again when it worked before and something we
     want was missing (UIDL, PIPELINING with pipelining auto, or TOP when
-    needtop), as mpop does for servers that list more after login. */
+    needtop), as mpop does for servers that list more after login
+    (pop3_capa_more). */
 extern int pop3_capa_after_login (pop3 *, int needtop) ;
 
  /* Commands. pop3_queue* buffer "CMD[ ARG]\r\n" without sending (to

@@ -40,8 +40,9 @@ struct x509_cert_s
 
 extern int x509_parse (unsigned char const *der, size_t len, x509_cert *) ;
 
- /* A Name as text, most specific part first, RFC 4514 style
-    ("CN=localhost,O=Example"). Appends to sa (no NUL). */
+ /* A Name as text, in the order of the certificate, as mpop (GnuTLS)
+    prints it ("O=Example,CN=localhost"), with RFC 4514 escaping. Appends
+    to sa (no NUL). */
 extern int x509_dn_string (stralloc *sa, der_span const *name) ;
 
  /* subjectAltName entries: dNSName values appended to dns as
