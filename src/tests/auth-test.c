@@ -2,6 +2,8 @@
 
  /* Test driver of the authentication code in libmpop.
 
+    auth-test                            self-test (base64, secrets, method
+                                         table); exit 0 when all pass
     auth-test login [ -d ] [ -u | -U ]   connect, log in (auth_login), QUIT;
                                          prints the method used
     auth-test password METHOD            auth_password with the account of the
@@ -32,7 +34,7 @@
 #include <mpop/pop3.h>
 #include <mpop/settings.h>
 
-#define USAGE "auth-test login [ -d ] [ -u | -U ] | password METHOD | netrc FILE HOST USER | methods | base64 encode|decode TEXT | scrub"
+#define USAGE "auth-test [ login [ -d ] [ -u | -U ] | password METHOD | netrc FILE HOST USER | methods | base64 encode|decode TEXT | scrub ]"
 
 extern char **environ ;
 
@@ -140,12 +142,95 @@ static int scrub (void)
   return 0 ;
 }
 
+static unsigned int failures = 0 ;
+
+static void fail (char const *what, char const *a, char const *b)
+{
+  failures++ ;
+  buffer_puts(buffer_2, "FAIL ") ; buffer_puts(buffer_2, what) ; buffer_puts(buffer_2, " [") ;
+  buffer_puts(buffer_2, a) ; buffer_puts(buffer_2, "] [") ; buffer_puts(buffer_2, b) ; buffer_putsflush(buffer_2, "]\n") ;
+}
+
+static void check_b64 (char const *plain, size_t len, char const *enc)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!base64_encode(&sa, plain, len) || sa.len != strlen(enc) || memcmp(sa.s, enc, sa.len) || sa.s[sa.len])
+    fail("base64_encode", plain, enc) ;
+  sa.len = 0 ;
+  if (!base64_decode(&sa, enc, strlen(enc)) || sa.len != len || memcmp(sa.s, plain, len))
+    fail("base64_decode", enc, plain) ;
+  secret_free(&sa) ;
+}
+
+static void check_b64_bad (char const *enc)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (base64_decode(&sa, enc, strlen(enc))) fail("base64_decode accepted", enc, "") ;
+  secret_free(&sa) ;
+}
+
+static void check_b64_lenient (char const *enc, char const *plain)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!base64_decode(&sa, enc, strlen(enc)) || sa.len != strlen(plain) || memcmp(sa.s, plain, sa.len))
+    fail("base64_decode unpadded", enc, plain) ;
+  secret_free(&sa) ;
+}
+
+static int selftest (void)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  check_b64("", 0, "") ;
+  check_b64("f", 1, "Zg==") ;
+  check_b64("fo", 2, "Zm8=") ;
+  check_b64("foo", 3, "Zm9v") ;
+  check_b64("foob", 4, "Zm9vYg==") ;
+  check_b64("fooba", 5, "Zm9vYmE=") ;
+  check_b64("foobar", 6, "Zm9vYmFy") ;
+  check_b64("\0u\0p", 4, "AHUAcA==") ;
+  check_b64("\xff\xfe\xfd", 3, "//79") ;
+  check_b64("n,a=u,\001auth=Bearer T\001\001", 22, "bixhPXUsAWF1dGg9QmVhcmVyIFQBAQ==") ;
+  check_b64_lenient("Zg", "f") ;
+  check_b64_lenient("Zm8", "fo") ;
+  check_b64_bad("Z") ;
+  check_b64_bad("Zm9vY") ;
+  check_b64_bad("Zm9v!A==") ;
+  check_b64_bad("Zm=v") ;
+  check_b64_bad("Zg===") ;
+  check_b64_bad("=Zg=") ;
+  check_b64_bad("Zg= =") ;
+  check_b64_bad("Zm 9v") ;
+  check_b64_bad("Zm9v\r") ;
+  for (unsigned int i = 0 ; i < 5000 ; i++)
+    if (!secret_catb(&sa, i % 2 ? "ab" : "c", i % 2 ? 2 : 1)) mpop_dienomem() ;
+  if (sa.len != 7500 || sa.s[sa.len] || memcmp(sa.s, "cabcab", 6) || memcmp(sa.s + 7497, "cab", 3))
+    fail("secret_catb", "", "") ;
+  secret_free(&sa) ;
+  if (sa.s || sa.len || sa.a) fail("secret_free", "", "") ;
+  if (auth_needs_user("external") || !auth_needs_user("gssapi") || !auth_needs_user("user")) fail("auth_needs_user", "", "") ;
+  if (auth_needs_password("external") || auth_needs_password("gssapi") || !auth_needs_password("xoauth2")
+   || !auth_needs_password("scram-sha-256")) fail("auth_needs_password", "", "") ;
+  if (!sasl_supports("OAUTHBEARER") || !sasl_supports("XOAUTH2") || !sasl_supports("PLAIN")
+   || sasl_supports("SCRAM-SHA-256-PLUS") || sasl_supports("SCRAM-SHA-1-PLUS") || sasl_supports("ANONYMOUS")
+   || sasl_supports("NOSUCH"))
+    fail("sasl_supports", "", "") ;
+  if (!auth_method_supported("user") || !auth_method_supported("apop") || auth_method_supported("scram-sha-256-plus"))
+    fail("auth_method_supported", "", "") ;
+  {
+    char const *line = auth_methods_line() ;
+    size_t n = strlen(line) ;
+    if (!n || line[n - 1] != ' ' || strncmp(line, "scram-sha-256 scram-sha-1 plain apop user ", 42) || strstr(line, "-plus"))
+      fail("auth_methods_line", line, "") ;
+  }
+  return !!failures ;
+}
+
 int main (int argc, char const *const *argv)
 {
   PROG = "auth-test" ;
   sig_ignore(SIGPIPE) ;
   tain_now_set_stopwatch_g() ;
-  if (argc < 2) mpop_dieusage(USAGE) ;
+  if (argc < 2) return selftest() ;
   if (!strcmp(argv[1], "login")) return login(argc - 2, argv + 2) ;
   if (!strcmp(argv[1], "password") && argc == 3) return password(argv[2]) ;
   if (!strcmp(argv[1], "netrc") && argc == 5) return netrc(argv[2], argv[3], argv[4]) ;
