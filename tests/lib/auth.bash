@@ -25,7 +25,7 @@ authfp_start () {
   local scn="$1" d="$T/faultpop" i
   shift
   mkdir -p "$d"
-  rm -f "$d/port"
+  rm -f "$d/port" "$d/log" "$d/state"
   /usr/bin/python3 "$TESTS_DIR/faultpop/faultpop.py" --scenario "$scn" --port-file "$d/port" \
     --log "$d/log" --state "$d/state" --idle-timeout 30 --max-lifetime 120 "$@" \
     </dev/null >"$d/out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
