@@ -9,8 +9,6 @@
 #   authfp_stop          stops it (safe without a server; use in teardown)
 #   authfp_auth_event    the log's "auth" records
 #   authfp_commands      the command lines the server received
-#   authfp_tls_opts      faultpop options for TLS with the test PKI's server
-#                        certificate (PKI in $AUTH_PKI, ca.pem is the anchor)
 #   auth_rc NAME PORT [rc lines...]
 #       writes $T/NAME: account default on 127.0.0.1:PORT plus the lines,
 #       mode 0600; prints the path
@@ -63,11 +61,6 @@ for l in open(sys.argv[1]):
     r = json.loads(l)
     if r.get("event") == "command":
         print(r["line"])' "$AUTHFP_LOG"
-}
-
-authfp_tls_opts () {
-  pki_make "$AUTH_PKI" || return 1
-  printf '%s\n' --tls-cert "$AUTH_PKI/server.pem" --tls-key "$AUTH_PKI/server.key"
 }
 
 auth_rc () {
