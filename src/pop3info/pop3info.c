@@ -278,5 +278,9 @@ int main (int argc, char const *const *argv)
   capabilities(&p, &a, !loggedin) ;
   if (buffer_putflush(buffer_1, out.s, out.len) < 0) mpop_diesys(EX_IOERR, "cannot write to stdout") ;
   if (pop3_quit(&p)) die_session(&p) ;
+  pop3_free(&p) ;
+  account_free(&a) ;
+  stralloc_free(&out) ;
+  stralloc_free(&err) ;
   return 0 ;
 }
