@@ -377,3 +377,15 @@ EOF
   assert_failure 69
   assert_output 'auth-test: support for authentication method SCRAM-SHA-256-PLUS is not compiled in'
 }
+
+@test "version: mpop --version lists exactly the methods this build and libgsasl support" {
+  run "$BIN/mpop" --version
+  assert_success
+  assert_line --regexp '^Authentication library: GNU SASL [0-9.]+; user, apop, oauthbearer, xoauth2: built-in$'
+  want=$("$TESTBIN/auth-test" methods)
+  assert_line "$want"
+  # Debian's libgsasl 2.2.0 has every one of them; -PLUS needs channel
+  # binding, which BearSSL does not give
+  assert_line 'scram-sha-256 scram-sha-1 plain apop user gssapi external oauthbearer cram-md5 digest-md5 login ntlm xoauth2 '
+  refute_output --partial -plus
+}
