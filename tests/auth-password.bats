@@ -78,6 +78,15 @@ password () { # METHOD RC: auth_password through auth-test, without a terminal
   assert_line --index 1 "$(cat "$T/big")"
 }
 
+@test "passwordeval: a command that writes on after its first line dies quietly of SIGPIPE" {
+  f=$(pw_rc "passwordeval echo first ; yes | head -c 50000000 ; echo after >&2")
+  run password plain "$f"
+  assert_success
+  assert_line --index 0 5
+  assert_line --index 1 first
+  refute_output --partial 'Broken pipe'
+}
+
 @test "passwordeval: runs every session (fresh tokens), and logs in with a 10 KB password" {
   head -c 10240 /dev/zero | tr '\0' 'k' > "$T/big"
   printf 'sasl PLAIN\npassword %s\n' "$(cat "$T/big")" > "$T/s.scn"

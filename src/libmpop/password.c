@@ -80,17 +80,32 @@ static char const **child_env (void)
 static int run_first_line (char const *const *argv, int search, int quiet, stralloc *line, int *wstat)
 {
   posix_spawn_file_actions_t fa ;
+  posix_spawnattr_t attr ;
+  sigset_t set ;
   char const **env = child_env() ;
   pid_t pid ;
   int p[2], r, e ;
   if (!env) return -1 ;
   if (pipecoe(p) < 0) { free(env) ; return -1 ; }
   r = posix_spawn_file_actions_init(&fa) ;
+  if (r) goto err ;
+  r = posix_spawnattr_init(&attr) ;
+  if (r) { posix_spawn_file_actions_destroy(&fa) ; goto err ; }
+   /* a child that writes more than its first line dies of SIGPIPE, as
+      under a shell, even if we ignore that signal */
+  sigemptyset(&set) ;
+  sigaddset(&set, SIGPIPE) ;
+  r = posix_spawnattr_setsigdefault(&attr, &set) ;
+  sigemptyset(&set) ;
+  if (!r) r = posix_spawnattr_setsigmask(&attr, &set) ;
+  if (!r) r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) ;
   if (!r) r = posix_spawn_file_actions_adddup2(&fa, p[1], 1) ;
   if (!r && quiet) r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) ;
   if (!r && quiet) r = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0) ;
-  if (!r) r = (search ? posix_spawnp : posix_spawn)(&pid, argv[0], &fa, 0, (char *const *)argv, (char *const *)env) ;
+  if (!r) r = (search ? posix_spawnp : posix_spawn)(&pid, argv[0], &fa, &attr, (char *const *)argv, (char *const *)env) ;
+  posix_spawnattr_destroy(&attr) ;
   posix_spawn_file_actions_destroy(&fa) ;
+ err:
   free(env) ;
   fd_close(p[1]) ;
   if (r) { fd_close(p[0]) ; errno = r ; return -1 ; }
