@@ -82,8 +82,9 @@ password () { # METHOD RC: auth_password through auth-test, without a terminal
   f=$(pw_rc "passwordeval echo first ; yes | head -c 50000000 ; echo after >&2")
   run password plain "$f"
   assert_success
-  assert_line --index 0 5
-  assert_line --index 1 first
+  assert_line 5
+  assert_line first
+  assert_line after
   refute_output --partial 'Broken pipe'
 }
 
