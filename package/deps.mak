@@ -37,6 +37,7 @@ $(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/inclu
 $(B)/src/pop3info/pop3info.o: src/pop3info/pop3info.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/x509.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
 $(B)/src/tests/auth-test.o: src/tests/auth-test.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h
+$(B)/src/tests/pop3-test.o: src/tests/pop3-test.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/pop3.h src/include/mpop/settings.h
 $(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 $(B)/src/tests/uidls-test.o: src/tests/uidls-test.c src/include/mpop/uidls.h
 $(B)/src/uidlstore/uidlstore.o: src/uidlstore/uidlstore.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/uidls.h
@@ -49,6 +50,8 @@ $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
 $(B)/test/auth-test: EXTRA_LIBS := ${TLS_LIB} ${GSASL_LIB} ${SKARNET_LIB}
 $(B)/test/auth-test: $(B)/src/tests/auth-test.o $(B)/libmpop.a
+$(B)/test/pop3-test: EXTRA_LIBS := ${TLS_LIB} ${SKARNET_LIB}
+$(B)/test/pop3-test: $(B)/src/tests/pop3-test.o $(B)/libmpop.a
 $(B)/test/settings-test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/settings-test: $(B)/src/tests/settings-test.o $(B)/libmpop.a
 $(B)/test/uidls-test: EXTRA_LIBS := ${SKARNET_LIB}

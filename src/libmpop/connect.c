@@ -41,19 +41,19 @@ static int open_ucspi (conn *c, char const *host)
 
 static int open_unix (conn *c, char const *path)
 {
-  struct sockaddr_un sun ;
+  struct sockaddr_un sa ;
   tain deadline ;
   size_t len = strlen(path) ;
   int fd ;
   if (!set_peer(c, path, 0)) return conn_nomem(c) ;
-  if (len >= sizeof(sun.sun_path)) return conn_fail(c, EX_TEMPFAIL, "cannot connect to ", path, ": socket path too long") ;
-  memset(&sun, 0, sizeof(sun)) ;
-  sun.sun_family = AF_UNIX ;
-  memcpy(sun.sun_path, path, len + 1) ;
+  if (len >= sizeof(sa.sun_path)) return conn_fail(c, EX_TEMPFAIL, "cannot connect to ", path, ": socket path too long") ;
+  memset(&sa, 0, sizeof(sa)) ;
+  sa.sun_family = AF_UNIX ;
+  memcpy(sa.sun_path, path, len + 1) ;
   fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) ;
   if (fd < 0) return conn_failsys(c, EX_OSERR, "cannot create socket") ;
   conn_deadline(c, &deadline) ;
-  if (!conn_connect_fd(fd, (struct sockaddr *)&sun, sizeof(sun), &deadline))
+  if (!conn_connect_fd(fd, (struct sockaddr *)&sa, sizeof(sa), &deadline))
   {
     int r = conn_failsys(c, EX_TEMPFAIL, "cannot connect to ", path) ;
     fd_close(fd) ;

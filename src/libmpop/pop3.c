@@ -109,7 +109,7 @@ static int queue_line (pop3 *p, char const *cmd, char const *arg, char const *sh
   if (p->trace)
   {
     stralloc t = STRALLOC_ZERO ;
-    if (!stralloc_cats(&t, cmd) || (arg && !(stralloc_catb(&t, " ", 1) && stralloc_cats(&t, shown ? shown : arg))))
+    if (!stralloc_cats(&t, shown && !arg ? shown : cmd) || (arg && !(stralloc_catb(&t, " ", 1) && stralloc_cats(&t, shown ? shown : arg))))
     {
       stralloc_free(&t) ;
       return pop3_nomem(p) ;

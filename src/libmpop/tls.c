@@ -120,7 +120,7 @@ static int alert_text (struct conn_tls_s *t, unsigned int alert, stralloc *sa)
   if (!stralloc_cats(sa, "TLS handshake failed: ")) return 0 ;
   if (alert == BR_ALERT_PROTOCOL_VERSION && t->conf.vmax == BR_TLS12)
     return stralloc_cats(sa, "the server requires TLS 1.3 (it answered with alert 70, protocol_version), "
-      "which BearSSL does not support; connect through a TLS 1.3 helper on file descriptors 6 and 7 instead (option -u)") ;
+      "which BearSSL does not support; connect through a TLS 1.3 helper that hands the decrypted stream over on file descriptors 6 and 7 (option -U)") ;
   if (alert == BR_ALERT_HANDSHAKE_FAILURE && !t->xc.n)
     return stralloc_cats(sa, "the server shares no cipher suite with BearSSL (alert 40, handshake_failure); "
       "BearSSL has no DHE key exchange and no TLS 1.3") ;

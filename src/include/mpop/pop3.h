@@ -22,7 +22,7 @@
     "PROG: POP3 server message: srvmsg". After an error, the session is
     only good for pop3_drop(). */
 
-#define POP3_LINE_MAX 8192     /* longest accepted status or list line, CRLF included */
+#define POP3_LINE_MAX 8192     /* a status or list line this long (before its LF) is refused */
 #define POP3_CMD_MAX 8189      /* longest command, as mpop 1.4.22+ */
 #define POP3_INSIZE 16384      /* read buffer */
 
@@ -100,7 +100,9 @@ struct pop3_s
     tls is on and tls_starttls off, reads the greeting (keeping the APOP
     timestamp), asks CAPA, and with tls + tls_starttls runs STLS (refusing
     clear-text bytes after +OK), the handshake, and CAPA again. Set
-    p->trace before calling it to trace. 0 or a sysexits code. */
+    p->trace before calling it to trace. TLS settings are checked before
+    connecting. The library never prints: with tls_certcheck off the
+    caller warns. 0 or a sysexits code. */
 extern int pop3_open (pop3 *, account const *, unsigned int flags) ;
 
  /* Asks CAPA again and parses it, forgetting what was known (after STLS)
@@ -131,11 +133,13 @@ extern int pop3_capa_after_login (pop3 *, int needtop) ;
 
  /* Commands. pop3_queue* buffer "CMD[ ARG]\r\n" without sending (to
     pipeline); pop3_flush sends what is queued. The secret variant traces
-    the argument as "********". A command longer than POP3_CMD_MAX is an
-    error (65). A caller pipelining many commands must read replies
-    between flushes (keep the queued-but-unanswered commands bounded, e.g.
-    a window of a few hundred) so that neither side blocks on a full TCP
-    window. 0 or code. */
+    the argument as "********" (PASS, AUTH initial responses), or the
+    whole line when arg is 0 (SASL responses: pop3_queue_secret(p, b64,
+    0)). A command longer than POP3_CMD_MAX, or with a line break in it,
+    is an error (65). A caller pipelining many commands must read replies
+    between flushes (keep the queued-but-unanswered commands bounded,
+    e.g. a window of a few hundred) so that neither side blocks on a full
+    TCP window. 0 or code. */
 extern int pop3_queue (pop3 *, char const *cmd, char const *arg) ;
 extern int pop3_queue_secret (pop3 *, char const *cmd, char const *arg) ;
 extern int pop3_queue_num (pop3 *, char const *cmd, unsigned long n) ;
@@ -159,16 +163,16 @@ extern int pop3_errcode (pop3 const *, int dflt) ;
 extern int pop3_fail (pop3 *, int code, char const *msg) ;
 
  /* One line of a multi-line reply (LIST, UIDL, CAPA, TOP headers...):
-    1 with the line in *line (dot-unstuffed, without CRLF, not
-    NUL-terminated), 0 at the terminating ".", -1 error (EOF, I/O,
-    timeout, line longer than POP3_LINE_MAX). */
+    1 with the line in *line (dot-unstuffed, without CRLF; line->len
+    excludes a NUL written after it), 0 at the terminating ".", -1 error
+    (EOF, I/O, timeout, line longer than POP3_LINE_MAX). */
 extern int pop3_getline (pop3 *, stralloc *line) ;
 
  /* Streams a multi-line body (after a +OK to RETR or TOP): up to max bytes
     of dot-unstuffed content with CRLF (and bare LF) turned into LF, across
     any chunk boundary, with no line-length limit. > 0 bytes, 0 at the
-    terminating "." (the reply is consumed), -1 error. Call
-    pop3_body_start first. */
+    terminating "." (the reply is consumed), -1 error. max must be at
+    least 1. Call pop3_body_start first. */
 extern void pop3_body_start (pop3 *) ;
 extern ssize_t pop3_body_read (pop3 *, char *buf, size_t max) ;
 
