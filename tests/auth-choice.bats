@@ -102,3 +102,15 @@ EOF
     assert_output "$m"
   done
 }
+
+@test "choice: a stream secured by a helper (-U) counts as TLS; a plain one (-u) does not" {
+  printf 'capa USER\ncapa SASL LOGIN PLAIN\n' > "$T/u.scn"
+  authfp_start "$T/u.scn" --sessions 2
+  f=$(auth_rc rc 1 "user u" "password p" "tls off")
+  run bash -c 'exec 6<>/dev/tcp/127.0.0.1/'"$AUTHFP_PORT"' 7>&6 ; exec "$1" -S -C "$2" default "$3" login -U -d' - "$BIN/rcparse" "$f" "$TESTBIN/auth-test"
+  assert_success
+  assert_line '--> AUTH PLAIN ********'
+  run bash -c 'exec 6<>/dev/tcp/127.0.0.1/'"$AUTHFP_PORT"' 7>&6 ; exec "$1" -S -C "$2" default "$3" login -u' - "$BIN/rcparse" "$f" "$TESTBIN/auth-test"
+  assert_failure 69
+  assert_output --partial 'cannot use a secure authentication method'
+}
