@@ -389,3 +389,32 @@ EOF
   assert_line 'scram-sha-256 scram-sha-1 plain apop user gssapi external oauthbearer cram-md5 digest-md5 login ntlm xoauth2 '
   refute_output --partial -plus
 }
+
+scram_server () { # [--bad-signature]: tests/lib/scramsrv.py in the background; the rc in $T/rc
+  rm -f "$T/sport"
+  /usr/bin/python3 "$TESTS_DIR/lib/scramsrv.py" --port-file "$T/sport" --user joe --password 'pässwörd' "$@" \
+    > "$T/sres" 2>&1 3>&- &
+  SCRAM_PID=$!
+  for i in $(seq 1 200) ; do [ -s "$T/sport" ] && break ; sleep 0.05 ; done
+  auth_rc rc "$(cat "$T/sport")" "tls off" "user joe" "password pässwörd" "auth scram-sha-256" > /dev/null
+}
+
+@test "sasl: SCRAM-SHA-256 against an independent implementation (non-ASCII password)" {
+  scram_server
+  run auth_login "$T/rc"
+  wait "$SCRAM_PID"
+  assert_success
+  assert_output scram-sha-256
+  run cat "$T/sres"
+  assert_output 'proof ok'
+}
+
+@test "sasl bad input: a wrong SCRAM server signature is cancelled, never a login (76)" {
+  scram_server --bad-signature
+  run auth_login "$T/rc"
+  wait "$SCRAM_PID"
+  assert_failure 76
+  assert_output --regexp '^auth-test: authentication failed \(method SCRAM-SHA-256\): .*\(the server could not prove that it knows the password\)$'
+  run cat "$T/sres"
+  assert_output 'proof ok, cancelled'
+}
