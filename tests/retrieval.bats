@@ -17,8 +17,7 @@ setup_file () {
     touch "$BATS_FILE_TMPDIR/dovecot.tmpfs"
   fi
   dovecot_start "$BATS_FILE_TMPDIR/dovecot"
-  # every user now: a passwd-file changed while Dovecot reads it can make
-  # a login fail
+  # every user up front
   for u in mixed keepon keepoff ref piped crash mdafail ro full spy tls ; do
     dovecot_user "$u" secret
   done

@@ -20,6 +20,7 @@
 #include <skalibs/types.h>
 
 #include <mpop/account.h>
+#include <mpop/auth.h>
 #include <mpop/err.h>
 #include <mpop/pop3.h>
 #include <mpop/settings.h>
@@ -30,7 +31,6 @@
 
 #define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A ] [ deliverer argv... ]"
 
-extern char **environ ;
 
 volatile sig_atomic_t aborted = 0 ;
 int abort_fd = -1 ;
@@ -70,23 +70,6 @@ static void signals_init (void)
   sa.sa_handler = &on_pipe ;
   sa.sa_flags = SA_RESTART ;
   if (sigaction(SIGPIPE, &sa, 0) < 0) mpop_diesys(EX_OSERR, "cannot install signal handlers") ;
-}
-
- /* Secrets never reach a child: wiped in place (so /proc/PID/environ does
-    not show them either), then removed. */
-static void scrub_environment (void)
-{
-  char name[SETTINGS_ENVNAME_MAX] ;
-  for (unsigned int i = 0 ; i < S_N ; i++)
-  {
-    size_t len ;
-    if (!(settings_table[i].flags & SF_SECRET)) continue ;
-    len = settings_envname(name, i) ;
-    for (char **e = environ ; *e ; e++)
-      if (!strncmp(*e, name, len) && (*e)[len] == '=')
-        byte_zzero(*e + len + 1, strlen(*e + len + 1)) ;
-    unsetenv(name) ;
-  }
 }
 
 static void wipe_password (session *s)
@@ -150,7 +133,7 @@ static void session_init (session *s, unsigned int opts, char const *const *deli
 {
   stralloc err = STRALLOC_ZERO ;
   int r = account_from_env(&s->a, &err) ;
-  scrub_environment() ;
+  auth_scrub_env() ;
   if (r)
   {
     if (r == EX_OSERR && !err.len) mpop_dienomem() ;
@@ -186,20 +169,13 @@ static void pipe_put (char const *what)
 
 static void session_login (session *s)
 {
-  stralloc err = STRALLOC_ZERO ;
-  int r = account_passwordeval(&s->a, &err) ;
-  if (r)
-  {
-    if (r == EX_OSERR && !err.len) mpop_dienomem() ;
-    mpop_die(r, sa_str(&err)) ;
-  }
-  stralloc_free(&err) ;
+  int r ;
   if (settings_onoff(setting_value(s, S_TLS)) && !settings_onoff(setting_value(s, S_TLS_CERTCHECK)))
     mpop_warn("TLS certificate verification is disabled (tls_certcheck off): the server is not authenticated") ;
   s->connected = 1 ;
   if (pop3_open(&s->p, &s->a, settings_onoff(setting_value(s, S_RECEIVED_HEADER)) ? POP3_CANON : 0)) session_die_pop3(s) ;
   checkpoint(s) ;
-  r = pop3_login(&s->p, s->user, s->a.v[S_PASSWORD]) ;
+  r = auth_login(&s->p) ;
   wipe_password(s) ;
   if (r) session_die_pop3(s) ;
   if (pop3_capa_after_login(&s->p, 0)) session_die_pop3(s) ;
