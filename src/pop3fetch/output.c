@@ -158,8 +158,8 @@ void out_progress (session const *s, unsigned int *pct, uint64_t got, uint64_t s
   if (p <= *pct) return ;
   *pct = p ;
   len = uint_fmt(fmt, p) ;
-  while (len++ < 3) put(s, " ") ;
-  buffer_put(s->out, fmt, uint_fmt(fmt, p)) ;
+  for (size_t i = len ; i < 3 ; i++) put(s, " ") ;
+  buffer_put(s->out, fmt, len) ;
   put(s, "\b\b\b") ;
   buffer_flush(s->out) ;
 }
