@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # pop3fetch: retrieval against a private Dovecot (the real protocol) and the
 # scripted faultpop server (faults); delivery through mdeliver.
-# MPOP_CRASH_KILLS=N sets the number of kills of the crash test (default 20).
+# RETRIEVAL_CRASH_KILLS=N sets the number of kills of the crash test (default 20).
 
 load lib/common
 load lib/dovecot
@@ -285,7 +285,7 @@ EOF
 # partial message may be in the mailbox, the UIDLs file stays valid, and
 # few messages are delivered twice.
 @test "retrieval: SIGKILL at random moments: nothing lost, at most one duplicate per kill on average" {
-  kills=${MPOP_CRASH_KILLS:-20}
+  kills=${RETRIEVAL_CRASH_KILLS:-20}
   dnew crash 300 17
   md=$(dovecot_maildir crash)
   orig=$(dovecot_orig_dir crash)
