@@ -159,10 +159,10 @@ static void session_init (session *s, unsigned int opts, char const *const *deli
  /* Pipe mode: the stream starts before anything can fail, so that a
     deliverer reading it never mistakes an early failure for an empty
     message. */
-static void pipe_put (char const *what)
+static void pipe_put (int (*put)(stralloc *))
 {
   stralloc sa = STRALLOC_ZERO ;
-  if (!(what[0] == 'b' ? mpopstream_put_banner(&sa) : mpopstream_put_trailer(&sa))) mpop_dienomem() ;
+  if (!(*put)(&sa)) mpop_dienomem() ;
   if (allwrite(1, sa.s, sa.len) < sa.len) mpop_diesys(EX_IOERR, "cannot write to stdout") ;
   stralloc_free(&sa) ;
 }
@@ -299,6 +299,16 @@ static void session_quit (session *s)
   if (pop3_quit(&s->p)) session_die_pop3(s) ;
 }
 
+ /* -A and -s: nothing retrieved, nothing written */
+static int session_end (session *s)
+{
+  session_unlock(s) ;
+  session_quit(s) ;
+  if (!s->deliverer) pipe_put(&mpopstream_put_trailer) ;
+  session_free(s) ;
+  return 0 ;
+}
+
 int main (int argc, char const *const *argv)
 {
   session s = { .a = { 0 }, .p = POP3_ZERO, .u = UIDLS_ZERO, .uidls_locked = 0, .m = 0, .uids = STRALLOC_ZERO, .received = STRALLOC_ZERO } ;
@@ -327,16 +337,10 @@ int main (int argc, char const *const *argv)
   signals_init() ;
   tain_now_set_stopwatch_g() ;
   session_init(&s, opts, argv) ;
-  if (!s.deliverer) pipe_put("banner") ;
+  if (!s.deliverer) pipe_put(&mpopstream_put_banner) ;
 
   session_login(&s) ;
-  if (opts & OPT_AUTHONLY)
-  {
-    session_quit(&s) ;
-    if (!s.deliverer) pipe_put("trailer") ;
-    session_free(&s) ;
-    return 0 ;
-  }
+  if (opts & OPT_AUTHONLY) return session_end(&s) ;
 
   session_stat(&s) ;
   session_list(&s) ;
@@ -345,14 +349,7 @@ int main (int argc, char const *const *argv)
   session_uidl(&s) ;
   session_decide(&s) ;
   if (!(opts & OPT_QUIET)) out_status(&s) ;
-  if (opts & OPT_STATUS)
-  {
-    session_unlock(&s) ;
-    session_quit(&s) ;
-    if (!s.deliverer) pipe_put("trailer") ;
-    session_free(&s) ;
-    return 0 ;
-  }
+  if (opts & OPT_STATUS) return session_end(&s) ;
   if (!s.deliverer) session_unlock(&s) ;
   session_policy(&s) ;
   checkpoint(&s) ;
