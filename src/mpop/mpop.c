@@ -13,6 +13,7 @@
 #include <skalibs/strerr.h>
 
 #include <mpop/account.h>
+#include <mpop/binpath.h>
 #include <mpop/config.h>
 #include <mpop/err.h>
 #include <mpop/settings.h>
@@ -101,11 +102,7 @@ static void prepare (account *a, options const *o, char const *file, int mode)
 
 static void binpath (stralloc *sa, char const *argv0, char const *prog)
 {
-  char const *slash = strrchr(argv0, '/') ;
-  sa->len = 0 ;
-  if (MPOP_BINPREFIX[0]) { if (!stralloc_cats(sa, MPOP_BINPREFIX)) mpop_dienomem() ; }
-  else if (slash && !stralloc_catb(sa, argv0, slash - argv0 + 1)) mpop_dienomem() ;
-  if (!stralloc_cats(sa, prog) || !stralloc_0(sa)) mpop_dienomem() ;
+  if (!mpop_binpath(sa, argv0, prog)) mpop_dienomem() ;
 }
 
  /* One account's session: pop3info, or pop3fetch feeding mdeliver */
