@@ -207,16 +207,18 @@ static int poll_once (loop *l)
 {
   char const *argv[6] ;
   unsigned int n = 0 ;
-  int wstat ;
   argv[n++] = l->mpop ;
   argv[n++] = l->quiet ;
   if (l->file) { argv[n++] = "-C" ; argv[n++] = l->file ; }
   argv[n++] = l->account ;
   argv[n] = 0 ;
-  wstat = run(l, argv, 0) ;
+  return run(l, argv, 0) ;
+}
+
+static int code_of (int wstat)
+{
   if (wstat < 0) return EX_UNAVAILABLE ;
-  if (WIFSIGNALED(wstat)) return 128 + WTERMSIG(wstat) ;
-  return WEXITSTATUS(wstat) ;
+  return WIFSIGNALED(wstat) ? 128 + WTERMSIG(wstat) : WEXITSTATUS(wstat) ;
 }
 
 static char const *meaning (int code)
@@ -259,12 +261,13 @@ static unsigned int next_delay (loop *l, int code)
   }
 }
 
-static void report (loop const *l, int code, unsigned int delay, int last)
+static void report (loop const *l, int wstat, unsigned int delay, int last)
 {
   stralloc sa = STRALLOC_ZERO ;
   char fmt[UINT_FMT] ;
+  int code = code_of(wstat) ;
   int ok ;
-  if (code > 128) ok = stralloc_cats(&sa, "killed by signal SIG") && stralloc_cats(&sa, sig_name(code - 128)) ;
+  if (wstat >= 0 && WIFSIGNALED(wstat)) ok = stralloc_cats(&sa, "killed by signal SIG") && stralloc_cats(&sa, sig_name(WTERMSIG(wstat))) ;
   else ok = stralloc_cats(&sa, "exited ") && stralloc_catb(&sa, fmt, uint_fmt(fmt, code)) && stralloc_cats(&sa, meaning(code)) ;
   if (l->stop) ;
   else if (code == EX_USAGE || code == EX_CONFIG) ok = ok && stralloc_cats(&sa, ", fix it then send SIGHUP") ;
@@ -354,11 +357,11 @@ int main (int argc, char const *const *argv)
   if (probed && delay && !snooze(&l, delay)) l.stop = 1 ;
   for (unsigned int n = 1 ; !l.stop ; n++)
   {
-    int last ;
-    code = poll_once(&l) ;
-    last = l.stop || (count && n >= count) ;
+    int wstat = poll_once(&l) ;
+    int last = l.stop || (count && n >= count) ;
+    code = code_of(wstat) ;
     delay = l.stop ? 0 : next_delay(&l, code) ;
-    report(&l, code, delay, last) ;
+    report(&l, wstat, delay, last) ;
     if (last || !snooze(&l, delay)) break ;
   }
   if (l.stop) say(&l, "stopping", "", "", "") ;
