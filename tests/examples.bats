@@ -5,6 +5,7 @@
 # the scripts pass shellcheck, the systemd units pass systemd-analyze.
 
 load lib/common
+load lib/dovecot
 
 EX="$TESTS_DIR/../examples"
 
@@ -19,10 +20,25 @@ setup () {
 }
 
 teardown () {
+  [ -n "${DOVECOT_PID:-}" ] && dovecot_stop
   [ -n "${SVSCAN:-}" ] && { s6-svscanctl -t "$W/scan" 2>/dev/null ; wait_gone "$SVSCAN" ; kill -KILL "$SVSCAN" 2>/dev/null ; }
   [ -n "${RUNSV:-}" ] && { sv exit "$W/sv/mpop-acct" >/dev/null 2>&1 ; wait_gone "$RUNSV" ; kill -KILL "$RUNSV" 2>/dev/null ; }
-  [ -n "${W:-}" ] && rm -rf "$W"
+  [ -n "${W:-}" ] && { kill_inside "$W" ; rm -rf "$W" ; }
   return 0
+}
+
+# kill_inside DIR: SIGKILL what still runs in DIR (services left behind by
+# a failed test)
+kill_inside () {
+  local p
+  for p in /proc/[0-9]* ; do
+    case $(readlink "$p/cwd" 2>/dev/null) in "$1"/*) kill -KILL "${p#/proc/}" 2>/dev/null ;; esac
+  done
+}
+
+# The programs of the retrieval chain, built from their own branches
+needs_chain () {
+  [ -x "$BIN/pop3fetch" ] && [ -x "$BIN/mdeliver" ] || skip "pop3fetch and mdeliver are not built"
 }
 
 # wait_gone PID: until it has exited (at most 10 s)
@@ -237,4 +253,76 @@ nobody HOME=$(getent passwd nobody | cut -d: -f6) -Q acct"
   run cat "$W/scan/mpop-ACCOUNT/log/main/current"
   assert_output --partial "mpop: $W/rc: no account ACCOUNT"
   assert_output --partial "mpoploop: ACCOUNT: mpop exited 78 (configuration error), fix it then send SIGHUP: next poll in 3600 seconds"
+}
+
+@test "examples: fetch-by-hand.sh composes pop3fetch | mdeliver | uidlstore add against Dovecot" {
+  needs_chain
+  dovecot_start "$T/dovecot" --no-ssl
+  dovecot_user hand secret
+  dovecot_add_generated hand 7 51 small
+  mkdir -p "$T/md/new" "$T/md/cur" "$T/md/tmp" "$T/acct/new" "$T/acct/cur" "$T/acct/tmp"
+  rc=$(rc mpoprc <<X
+account hand
+host $DOVECOT_HOST
+port $DOVECOT_PORT
+user hand
+passwordeval "echo secret"
+auth user
+tls off
+uidls_file $T/uidls
+delivery maildir $T/acct
+X
+)
+  export MPOP_BIN="$BIN"
+  run "$EX/fetch-by-hand.sh" -C "$rc" hand "$T/md"
+  assert_success
+  assert_line --regexp '^new: 7 messages in '
+  run /usr/bin/python3 "$TESTS_DIR/lib/compare-maildir.py" "$(dovecot_orig_dir hand)" "$T/md" --strip-received
+  assert_success
+  # pipe mode deletes nothing in its own session; the next one knows them
+  [ "$(dovecot_message_count hand)" -eq 7 ]
+  dovecot_add_generated hand 2 52 small
+  run "$EX/fetch-by-hand.sh" -C "$rc" hand
+  assert_success
+  assert_line --regexp '^new: 2 messages in .*, total: 9 messages in '
+  [ "$(find "$T/acct/new" -type f | wc -l)" -eq 2 ]
+  [ "$(dovecot_message_count hand)" -eq 2 ]
+  # a failing deliverer: its status, and nothing recorded
+  run "$EX/fetch-by-hand.sh" -C "$rc" hand "$T/nonexistent"
+  assert_failure
+  assert_line --regexp '^fetch-by-hand.sh: exit statuses: pop3fetch [0-9]+, mdeliver [1-9][0-9]*, uidlstore 0$'
+  run "$EX/fetch-by-hand.sh" -C "$rc"
+  assert_failure 64
+}
+
+@test "examples: the s6 service with the real chain retrieves from Dovecot" {
+  needs_chain
+  command -v s6-svscan
+  dovecot_start "$T/dovecot" --no-ssl
+  dovecot_user s6user secret
+  dovecot_add_generated s6user 4 61 small
+  mkdir -p "$HOME/Mail/new" "$HOME/Mail/cur" "$HOME/Mail/tmp"
+  rc .mpoprc > /dev/null <<X
+defaults
+tls off
+delivery maildir ~/Mail
+account s6user
+host $DOVECOT_HOST
+port $DOVECOT_PORT
+user s6user
+passwordeval "echo secret"
+auth user
+X
+  mv "$T/.mpoprc" "$HOME/.mpoprc"
+  W=$(mktemp -d /tmp/mpop-examples.XXXXXX)
+  mkdir "$W/scan"
+  cp -R "$EX/s6/mpop-ACCOUNT" "$W/scan/mpop-s6user"
+  PATH="$BIN:$PATH" INTERVAL=3600 s6-svscan "$W/scan" 3>&- &
+  SVSCAN=$!
+  wait_for "$W/scan/mpop-s6user/log/main/current" "mpoploop: s6user: mpop exited 0 (success): next poll in 3600 seconds"
+  run /usr/bin/python3 "$TESTS_DIR/lib/compare-maildir.py" "$(dovecot_orig_dir s6user)" "$HOME/Mail" --strip-received
+  assert_success
+  [ "$(dovecot_message_count s6user)" -eq 0 ]
+  run cat "$W/scan/mpop-s6user/log/main/current"
+  assert_output --partial "new: 4 messages in "
 }
