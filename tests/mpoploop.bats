@@ -213,7 +213,7 @@ stopping"
   run "$T/bin/mpoploop" -p "$T/nonexistent" -l 0 -n 1 acct
   assert_failure 69
   assert_line --partial "mpoploop: warning: cannot run $T/nonexistent: "
-  assert_line "mpoploop: acct: mpop exited 69 (service unavailable), 1 failure in a row: no more polls"
+  assert_line "mpoploop: acct: mpop could not be run, 1 failure in a row: no more polls"
 }
 
 @test "mpoploop: usage errors" {

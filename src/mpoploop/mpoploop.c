@@ -35,18 +35,18 @@ struct loop_s
   char const *mpop ;
   char const *file ;
   char const *quiet ;
-  unsigned int interval ;
+  unsigned int interval ;     /* between polls, at least logindelay */
   unsigned int backoffmax ;
-  unsigned int failures ;    /* in a row, reset by a success */
-  int sfd ;                  /* the selfpipe */
-  int stop ;                 /* SIGTERM or SIGINT arrived */
-  int hup ;                  /* SIGHUP arrived: poll at once */
+  unsigned int logindelay ;   /* the server's LOGIN-DELAY */
+  int probe ;                 /* learn logindelay from mpop -S */
+  unsigned int failures ;     /* in a row, reset by a success */
+  int sfd ;                   /* the selfpipe */
+  int stop ;                  /* SIGTERM or SIGINT arrived */
+  int hup ;                   /* SIGHUP arrived: poll at once */
 } ;
+#define LOOP_ZERO { .account = 0, .mpop = 0, .file = 0, .quiet = "-Q", .interval = 300, .backoffmax = 3600, .logindelay = 0, .probe = 1, .failures = 0, .sfd = -1, .stop = 0, .hup = 0 }
 
-static void say (loop const *l, char const *a, char const *b, char const *c, char const *d)
-{
-  strerr_warn(PROG, ": ", l->account, ": ", a, b, c, d) ;
-}
+#define say(l, ...) strerr_warn(PROG, ": ", (l)->account, ": ", __VA_ARGS__)
 
  /* Signals and time */
 
@@ -85,7 +85,7 @@ static int snooze (loop *l, unsigned int secs)
     pause_until(l, -1, &deadline) ;
   }
   if (l->stop) return 0 ;
-  if (l->hup) say(l, "SIGHUP: polling now", "", "", "") ;
+  if (l->hup) say(l, "SIGHUP: polling now") ;
   l->hup = 0 ;
   return 1 ;
 }
@@ -154,7 +154,7 @@ static int run (loop *l, char const *const *argv, stralloc *out)
     }
     if (l->stop && !killed)
     {
-      say(l, "stopping: sending SIGTERM to ", argv[0], "", "") ;
+      say(l, "stopping: sending SIGTERM to ", argv[0]) ;
       kill(-pid, SIGTERM) ;
       kill(-pid, SIGCONT) ;
       killed = 1 ;
@@ -196,7 +196,7 @@ static unsigned int probe (loop *l)
   argv[n] = 0 ;
   wstat = run(l, argv, &out) ;
   if (wstat >= 0 && WIFEXITED(wstat) && !WEXITSTATUS(wstat)) delay = login_delay_of(&out) ;
-  else if (!l->stop) say(l, "mpop -S failed: the server's LOGIN-DELAY is unknown", "", "", "") ;
+  else if (!l->stop) say(l, "mpop -S failed: the server's LOGIN-DELAY is unknown") ;
   stralloc_free(&out) ;
   return delay ;
 }
@@ -267,11 +267,11 @@ static void report (loop const *l, int wstat, unsigned int delay, int last)
   char fmt[UINT_FMT] ;
   int code = code_of(wstat) ;
   int ok ;
-  if (wstat >= 0 && WIFSIGNALED(wstat)) ok = stralloc_cats(&sa, "killed by signal SIG") && stralloc_cats(&sa, sig_name(WTERMSIG(wstat))) ;
+  if (wstat < 0) ok = stralloc_cats(&sa, "could not be run") ;
+  else if (WIFSIGNALED(wstat)) ok = stralloc_cats(&sa, "killed by signal SIG") && stralloc_cats(&sa, sig_name(WTERMSIG(wstat))) ;
   else ok = stralloc_cats(&sa, "exited ") && stralloc_catb(&sa, fmt, uint_fmt(fmt, code)) && stralloc_cats(&sa, meaning(code)) ;
-  if (l->stop) ;
-  else if (code == EX_USAGE || code == EX_CONFIG) ok = ok && stralloc_cats(&sa, ", fix it then send SIGHUP") ;
-  else if (l->failures && code && code != EX_TEMPFAIL)
+  if (!l->stop && (code == EX_USAGE || code == EX_CONFIG)) ok = ok && stralloc_cats(&sa, ", fix it then send SIGHUP") ;
+  else if (!l->stop && l->failures && code && code != EX_TEMPFAIL)
     ok = ok && stralloc_cats(&sa, ", ") && stralloc_catb(&sa, fmt, uint_fmt(fmt, l->failures))
       && stralloc_cats(&sa, l->failures > 1 ? " failures in a row" : " failure in a row") ;
   if (last) ok = ok && stralloc_cats(&sa, ": no more polls") ;
@@ -301,45 +301,48 @@ static void trap_signals (loop *l)
   if (!selfpipe_trapset(&set)) mpop_diesys(EX_OSERR, "cannot trap signals") ;
 }
 
-static void announce (loop const *l, unsigned int delay, int probed)
+static void announce (loop const *l)
 {
   char fi[UINT_FMT] ;
   char fd[UINT_FMT] ;
   fi[uint_fmt(fi, l->interval)] = 0 ;
-  fd[uint_fmt(fd, delay)] = 0 ;
-  if (delay) say(l, "the server's LOGIN-DELAY is ", fd, probed ? " seconds (from mpop -S)" : " seconds", "") ;
-  say(l, "polling every ", fi, " seconds", "") ;
-  if (probed && delay) say(l, "first poll in ", fd, " seconds (mpop -S logged in)", "") ;
+  fd[uint_fmt(fd, l->logindelay)] = 0 ;
+  if (l->logindelay) say(l, "the server's LOGIN-DELAY is ", fd, l->probe ? " seconds (from mpop -S)" : " seconds") ;
+  say(l, "polling every ", fi, " seconds") ;
+  if (l->probe && l->logindelay) say(l, "first poll in ", fd, " seconds (mpop -S logged in)") ;
+}
+
+static void parse_options (loop *l, unsigned int *count, int *argc, char const *const **argv)
+{
+  subgetopt o = SUBGETOPT_ZERO ;
+  for (;;)
+  {
+    int opt = subgetopt_r(*argc, *argv, "C:i:b:l:p:qn:", &o) ;
+    if (opt == -1) break ;
+    switch (opt)
+    {
+      case 'C' : l->file = o.arg ; break ;
+      case 'i' : l->interval = seconds(o.arg) ; break ;
+      case 'b' : l->backoffmax = seconds(o.arg) ; break ;
+      case 'l' : l->logindelay = seconds(o.arg) ; l->probe = 0 ; break ;
+      case 'p' : l->mpop = o.arg ; break ;
+      case 'q' : l->quiet = "-q" ; break ;
+      case 'n' : *count = seconds(o.arg) ; break ;
+      default : mpop_dieusage(USAGE) ;
+    }
+  }
+  *argc -= o.ind ; *argv += o.ind ;
 }
 
 int main (int argc, char const *const *argv)
 {
-  loop l = { .account = 0, .mpop = 0, .file = 0, .quiet = "-Q", .interval = 300, .backoffmax = 3600, .failures = 0, .sfd = -1, .stop = 0, .hup = 0 } ;
+  loop l = LOOP_ZERO ;
   stralloc mpop = STRALLOC_ZERO ;
-  unsigned int count = 0, delay = 0 ;
-  int probed = 1, code = 0 ;
   char const *argv0 = argv[0] ;
+  unsigned int count = 0 ;
+  int code = 0 ;
   PROG = mpop_progname("mpoploop") ;
-  {
-    subgetopt o = SUBGETOPT_ZERO ;
-    for (;;)
-    {
-      int opt = subgetopt_r(argc, argv, "C:i:b:l:p:qn:", &o) ;
-      if (opt == -1) break ;
-      switch (opt)
-      {
-        case 'C' : l.file = o.arg ; break ;
-        case 'i' : l.interval = seconds(o.arg) ; break ;
-        case 'b' : l.backoffmax = seconds(o.arg) ; break ;
-        case 'l' : delay = seconds(o.arg) ; probed = 0 ; break ;
-        case 'p' : l.mpop = o.arg ; break ;
-        case 'q' : l.quiet = "-q" ; break ;
-        case 'n' : count = seconds(o.arg) ; break ;
-        default : mpop_dieusage(USAGE) ;
-      }
-    }
-    argc -= o.ind ; argv += o.ind ;
-  }
+  parse_options(&l, &count, &argc, &argv) ;
   if (argc != 1) mpop_dieusage(USAGE) ;
   l.account = argv[0] ;
   if (!l.mpop)
@@ -350,21 +353,22 @@ int main (int argc, char const *const *argv)
   trap_signals(&l) ;
   tain_now_set_stopwatch_g() ;
 
-  if (probed) delay = probe(&l) ;
-  if (delay > l.interval) l.interval = delay ;
+  if (l.probe) l.logindelay = probe(&l) ;
+  if (l.interval < l.logindelay) l.interval = l.logindelay ;
   if (l.backoffmax < l.interval) l.backoffmax = l.interval ;
-  announce(&l, delay, probed) ;
-  if (probed && delay && !snooze(&l, delay)) l.stop = 1 ;
+  announce(&l) ;
+  if (l.probe && l.logindelay) snooze(&l, l.logindelay) ;
   for (unsigned int n = 1 ; !l.stop ; n++)
   {
     int wstat = poll_once(&l) ;
     int last = l.stop || (count && n >= count) ;
+    unsigned int delay ;
     code = code_of(wstat) ;
     delay = l.stop ? 0 : next_delay(&l, code) ;
     report(&l, wstat, delay, last) ;
     if (last || !snooze(&l, delay)) break ;
   }
-  if (l.stop) say(&l, "stopping", "", "", "") ;
+  if (l.stop) say(&l, "stopping") ;
   stralloc_free(&mpop) ;
   return l.stop ? 0 : code ;
 }
