@@ -162,11 +162,11 @@ auth_verbose = yes
 auth_failure_delay = $_dc_afd
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u $d/passwd
+  args = scheme=PLAIN username_format=%u $d/users/%u
 }
 userdb {
   driver = passwd-file
-  args = username_format=%u $d/passwd
+  args = username_format=%u $d/users/%u
 }
 protocol pop3 {
   mail_max_userip_connections = 10000
@@ -246,6 +246,10 @@ dovecot_start () {
   mkdir -p "$d/state" "$d/home" "$d/orig" || return 1
   # as root the mail processes (uid dovecot) are chrooted into home/
   chmod 755 "$d/home" || return 1
+  # One passwd-file per user: Dovecot checks a passwd-file for changes at
+  # most once a second, so users added to one shared file in quick
+  # succession would be unknown for a moment.
+  mkdir -p "$d/users" && chmod 700 "$d/users" || return 1
   [ -e "$d/passwd" ] || : > "$d/passwd"
   chmod 600 "$d/passwd"
   # unix socket paths are limited to 107 bytes: keep base_dir short
@@ -364,6 +368,8 @@ dovecot_user () {
   tmp="$DOVECOT_DIR/passwd.tmp"
   { grep -v "^$name:" "$DOVECOT_DIR/passwd" || true ; printf '%s\n' "$line" ; } > "$tmp"
   chmod 600 "$tmp" && mv -f "$tmp" "$DOVECOT_DIR/passwd"
+  printf '%s\n' "$line" > "$DOVECOT_DIR/users/$name.tmp" && chmod 600 "$DOVECOT_DIR/users/$name.tmp" &&
+    mv -f "$DOVECOT_DIR/users/$name.tmp" "$DOVECOT_DIR/users/$name"
 }
 
 dovecot_add_message () {
