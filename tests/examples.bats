@@ -326,3 +326,15 @@ X
   run cat "$W/scan/mpop-s6user/log/main/current"
   assert_output --partial "new: 4 messages in "
 }
+
+@test "examples: an unknown RUNAS user is said once, without polling" {
+  command -v s6-svscan
+  service_setup
+  mkdir "$W/scan"
+  cp -R "$EX/s6/mpop-ACCOUNT" "$W/scan/mpop-acct"
+  PATH="$W/bin:$PATH" RUNAS=no-such-user-here s6-svscan "$W/scan" 3>&- &
+  SVSCAN=$!
+  wait_for "$W/scan/mpop-acct/log/main/current" "mpop service acct: RUNAS: no user no-such-user-here; next try in an hour"
+  run cat "$W/calls"
+  assert_output ""
+}
