@@ -155,6 +155,16 @@ void fuzz_check_sent (void)
   }
 }
 
+ /* Whether s occurs in sa */
+int fuzz_contains (stralloc const *sa, char const *s)
+{
+  size_t n = strlen(s) ;
+  if (!n) return 1 ;
+  for (size_t i = 0 ; i + n <= sa->len ; i++)
+    if (sa->s[i] == s[0] && !memcmp(sa->s + i, s, n)) return 1 ;
+  return 0 ;
+}
+
  /* Scratch files */
 
 static stralloc tmpdir = STRALLOC_ZERO ;

@@ -51,6 +51,9 @@ extern void fuzz_pop3_end (pop3 *) ;
     and is not longer than a POP3 command may be */
 extern void fuzz_check_sent (void) ;
 
+ /* Whether s occurs in sa */
+extern int fuzz_contains (stralloc const *sa, char const *s) ;
+
  /* A private scratch directory (under $FUZZ_TMPDIR, /dev/shm or /tmp),
     removed at exit with what fuzz_tmpfile named in it */
 extern char const *fuzz_tmpfile (char const *name) ;
