@@ -41,7 +41,9 @@ dvrc () {
  # What may differ from Debian's mpop 1.4.18: the greeting's APOP
  # timestamp (new per connection), the TLS session line (GnuTLS and TLS 1.3
  # there, BearSSL and TLS 1.2 here) and the order of the AUTH methods
- # (1.4.23's order here).
+ # (1.4.23's order here). APOP is left out of the AUTH list: mpop refuses
+ # Dovecot's timestamps (their base64 has '=', which RFC 822 allows), so
+ # it does not list APOP where we do.
 normalize () {
   local line prev= n=0
   while IFS= read -r line ; do
@@ -49,7 +51,7 @@ normalize () {
     if [ $n = 2 ] && [ "${line#    }" != "$line" ] ; then line="    GREETING"
     elif [ "$prev" = "TLS session parameters:" ] ; then line="    SESSION"
     elif [ "$prev" = "        Supported authentication methods:" ] ; then
-      line="        $(tr ' ' '\n' <<<"$line" | sed '/^$/d' | sort | tr '\n' ' ')"
+      line="        $(tr ' ' '\n' <<<"$line" | sed '/^$/d;/^APOP$/d' | sort | tr '\n' ' ')"
     fi
     printf '%s\n' "$line"
     prev=$line
@@ -82,7 +84,7 @@ compare_with_mpop () { # RCFILE [RCFILE for mpop]; leaves our output in $ours_ou
   assert_line "    UIDL:"
   assert_line "    STLS:"
   assert_line "        Support for TLS encryption via the STLS command"
-  assert_line "        SCRAM-SHA-256 SCRAM-SHA-1 PLAIN USER CRAM-MD5 DIGEST-MD5 LOGIN "
+  assert_line "        SCRAM-SHA-256 SCRAM-SHA-1 PLAIN APOP USER CRAM-MD5 DIGEST-MD5 LOGIN "
   assert_line "    RESP-CODES:"
   assert_line "    AUTH-RESP-CODE:"
   assert_line "        Server error messages in square brackets have a special meaning"
@@ -187,14 +189,13 @@ compare_with_mpop () { # RCFILE [RCFILE for mpop]; leaves our output in $ours_ou
   assert_output "pop3info: no connection on file descriptors 6 and 7 (UCSPI)"
 }
 
-@test "pop3info -U: a stream secured by a helper counts as TLS for choosing the method" {
+@test "pop3info -U and -u: streams on fds 6/7 log in with the automatic choice (SCRAM-SHA-256)" {
+  # whether -U counts as TLS for the choice: auth-choice.bats
   f=$(dvrc ucspi.rc "port 1")
-  run bash -c 'exec 6<>/dev/tcp/127.0.0.1/'"$DOVECOT_PORT"' 7>&6 ; exec "$1" -S -C "$2" default "$3" -U -d' - "$BIN/rcparse" "$f" "$BIN/pop3info"
-  assert_success
-  assert_line "--> USER joe"
-  refute_line "    after successful authentication."
-  run bash -c 'exec 6<>/dev/tcp/127.0.0.1/'"$DOVECOT_PORT"' 7>&6 ; exec "$1" -S -C "$2" default "$3" -u -d' - "$BIN/rcparse" "$f" "$BIN/pop3info"
-  assert_success
-  refute_line "--> USER joe"
-  assert_line "    after successful authentication."
+  for o in -U -u ; do
+    run bash -c 'exec 6<>/dev/tcp/127.0.0.1/'"$DOVECOT_PORT"' 7>&6 ; exec "$1" -S -C "$2" default "$3" '"$o"' -d' - "$BIN/rcparse" "$f" "$BIN/pop3info"
+    assert_success
+    assert_line "--> AUTH SCRAM-SHA-256 ********"
+    refute_line "    after successful authentication."
+  done
 }

@@ -12,11 +12,12 @@
 #include <mpop/settings.h>
 #include "pop3-internal.h"
 
- /* Automatic choice, mpop's order: with TLS any method, without TLS only
-    those that do not reveal the password. */
+ /* Automatic choice, mpop 1.4.23's order without the -PLUS methods: with
+    TLS any method, without TLS only those that do not reveal the
+    password. */
 static char const *const auto_tls[] =
 {
-  "plain", "apop", "user", "scram-sha-256", "scram-sha-1", "cram-md5", "digest-md5", "login", "ntlm", 0
+  "scram-sha-256", "scram-sha-1", "plain", "apop", "user", "cram-md5", "digest-md5", "login", "ntlm", 0
 } ;
 static char const *const auto_clear[] = { "scram-sha-256", "scram-sha-1", 0 } ;
 
@@ -44,11 +45,20 @@ static int server_has (pop3 const *p, char const *mech)
   return 0 ;
 }
 
+static int sasl_can (pop3 const *p, char const *m)
+{
+  char up[64] ;
+  if (!p->sasl_hook) return 0 ;
+  if (!p->sasl_supports) return 1 ;
+  upper(up, m, sizeof(up)) ;
+  return (*p->sasl_supports)(up) ;
+}
+
 static int available (pop3 const *p, char const *m)
 {
   if (!strcmp(m, "user")) return 1 ;
   if (!strcmp(m, "apop")) return !!(p->caps & POP3_CAP_APOP) ;
-  return p->sasl_hook && server_has(p, m) ;
+  return server_has(p, m) && sasl_can(p, m) ;
 }
 
 char const *pop3_auth_method (pop3 *p)
@@ -59,13 +69,16 @@ char const *pop3_auth_method (pop3 *p)
   {
     for (char const *const *x = p->secured ? auto_tls : auto_clear ; *x ; x++)
       if (available(p, *x)) return *x ;
-    pop3_failmsg(p, EX_UNAVAILABLE, p->secured ? "cannot find a usable authentication method" : "cannot use a secure authentication method", 0, 0) ;
+    pop3_failmsg(p, EX_UNAVAILABLE, p->secured ? "cannot find a usable authentication method" :
+      "cannot use a secure authentication method: without TLS only SCRAM-SHA-256 and SCRAM-SHA-1 protect"
+      " the password, and the server offers neither (use tls on, or choose a method with auth METHOD,"
+      " e.g. auth user, to send the password unprotected)", 0, 0) ;
     p->srvmsg.len = 0 ;
     return 0 ;
   }
   upper(up, m, sizeof(up)) ;
   p->srvmsg.len = 0 ;
-  if (strcmp(m, "user") && strcmp(m, "apop") && !p->sasl_hook)
+  if (strcmp(m, "user") && strcmp(m, "apop") && !sasl_can(p, m))
   {
     pop3_failmsg(p, EX_UNAVAILABLE, "support for authentication method ", up, " is not compiled in") ;
     return 0 ;

@@ -22,7 +22,7 @@ void pop3_decide_pipelining (pop3 *p)
 }
 
  /* APOP timestamp: from the first '<' to the next '>', an address made of
-    safe characters with an '@' */
+    RFC 5322 atext characters and dots with an '@' (Dovecot's holds base64) */
 static int parse_timestamp (pop3 *p)
 {
   char const *s = p->line.s ;
@@ -35,7 +35,7 @@ static int parse_timestamp (pop3 *p)
   for (char const *c = lt + 1 ; c < gt ; c++)
   {
     if (*c == '@') at = 1 ;
-    else if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("._+/-", *c)))
+    else if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr(".!#$%&'*+/=?^_`{|}~-", *c)))
       return 1 ;
   }
   if (!at) return 1 ;

@@ -14,6 +14,7 @@
 #include <skalibs/strerr.h>
 
 #include <mpop/account.h>
+#include <mpop/auth.h>
 #include <mpop/config.h>
 #include <mpop/err.h>
 #include <mpop/settings.h>
@@ -47,7 +48,9 @@ static void print_version (void)
   put("mpop version " MPOP_VERSION " (mpop-toolkit; compatible with mpop 1.4.23)\n"
       "Platform: " MPOP_PLATFORM "\n"
       "TLS/SSL library: BearSSL " MPOP_BEARSSL_VERSION "\n"
-      "Authentication library: GNU SASL " MPOP_GSASL_VERSION "; built-in: user, apop\n"
+      "Authentication library: GNU SASL ") ;
+  put(auth_library_version()) ;
+  put("; user, apop, oauthbearer, xoauth2: built-in\n"
       "Supported authentication methods:\n") ;
   put(options_auth_methods()) ;
   put("\nIDN support: disabled\nNLS: disabled\nKeyring support: secret-tool (libsecret), when installed\n"

@@ -6,6 +6,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 
+#include <mpop/auth.h>
 #include <mpop/err.h>
 #include <mpop/settings.h>
 
@@ -178,7 +179,7 @@ void options_parse (options *o, int argc, char const *const *argv)
 
 char const *options_auth_methods (void)
 {
-  return "user apop " ;
+  return auth_methods_line() ;
 }
 
 char const *options_help (void)

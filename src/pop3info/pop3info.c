@@ -15,6 +15,7 @@
 #include <skalibs/types.h>
 
 #include <mpop/account.h>
+#include <mpop/auth.h>
 #include <mpop/conn.h>
 #include <mpop/err.h>
 #include <mpop/pop3.h>
@@ -210,14 +211,14 @@ static void capabilities (pop3 const *p, account const *a, int authfailed)
 
  /* In -S mode only I/O, input, protocol and internal errors end the
     session; a refused or impossible login is just reported in the notes. */
-static int try_login (pop3 *p, account const *a)
+static int try_login (pop3 *p)
 {
-  switch (pop3_login(p, a->v[S_USER], a->v[S_PASSWORD]))
+  switch (auth_login(p))
   {
     case 0 :
       if (p->caps & POP3_CAP_CAPA && pop3_capa_more(p)) die_session(p) ;
       return 1 ;
-    case EX_IOERR : case EX_DATAERR : case EX_PROTOCOL : case EX_SOFTWARE : case EX_OSERR :
+    case EX_IOERR : case EX_DATAERR : case EX_PROTOCOL : case EX_SOFTWARE : case EX_OSERR : case EX_CONFIG :
       die_session(p) ;
     default :
       return 0 ;
@@ -261,8 +262,7 @@ int main (int argc, char const *const *argv)
   tain_now_set_stopwatch_g() ;
 
   r = account_from_env(&a, &err) ;
-  unsetenv("MPOP_PASSWORD") ;
-  if (!r) r = account_passwordeval(&a, &err) ;
+  auth_scrub_env() ;
   if (r == EX_OSERR && !err.len) mpop_dienomem() ;
   if (r) mpop_die(r, err.s) ;
   if (!a.v[S_HOST] && !a.v[S_SOCKET] && !(flags & POP3_UCSPI)) mpop_die(EX_CONFIG, "host not set") ;
@@ -270,7 +270,7 @@ int main (int argc, char const *const *argv)
     mpop_warn("TLS certificate verification is disabled (tls_certcheck off): the server is not authenticated") ;
 
   if (pop3_open(&p, &a, flags)) { wipe_password(&a) ; die_session(&p) ; }
-  loggedin = try_login(&p, &a) ;
+  loggedin = try_login(&p) ;
   wipe_password(&a) ;
 
   title(&p, &a) ;

@@ -64,6 +64,9 @@ typedef void pop3_trace_func (pop3 *, int dir, char const *line, size_t len) ;
     Returns 0, or a sysexits code with the error left in the session. */
 typedef int pop3_sasl_func (pop3 *, char const *mech, char const *user, char const *password) ;
 
+ /* Whether the SASL hook can do mechanism mech (upper case): 1 or 0 */
+typedef int pop3_sasl_supports_func (char const *mech) ;
+
 struct pop3_s
 {
   conn c ;
@@ -89,8 +92,9 @@ struct pop3_s
   int bodystate ;                /* internal state of pop3_body_read */
   pop3_trace_func *trace ;
   pop3_sasl_func *sasl_hook ;
+  pop3_sasl_supports_func *sasl_supports ;   /* 0: every mechanism */
 } ;
-#define POP3_ZERO { .c = CONN_ZERO, .a = 0, .caps = 0, .sasl = STRALLOC_ZERO, .implementation = STRALLOC_ZERO, .login_delay = 0, .expire = 0, .greeting = STRALLOC_ZERO, .timestamp = STRALLOC_ZERO, .pipelining = 0, .pipelining_setting = -1, .authenticated = 0, .secured = 0, .code = 0, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .line = STRALLOC_ZERO, .inpos = 0, .inlen = 0, .bodystate = 0, .trace = 0, .sasl_hook = 0 }
+#define POP3_ZERO { .c = CONN_ZERO, .a = 0, .caps = 0, .sasl = STRALLOC_ZERO, .implementation = STRALLOC_ZERO, .login_delay = 0, .expire = 0, .greeting = STRALLOC_ZERO, .timestamp = STRALLOC_ZERO, .pipelining = 0, .pipelining_setting = -1, .authenticated = 0, .secured = 0, .code = 0, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .line = STRALLOC_ZERO, .inpos = 0, .inlen = 0, .bodystate = 0, .trace = 0, .sasl_hook = 0, .sasl_supports = 0 }
 
  /* Session setup. pop3_open connects (conn_open), does implicit TLS when
     tls is on and tls_starttls off, reads the greeting (keeping the APOP
@@ -110,10 +114,10 @@ extern int pop3_capa_more (pop3 *) ;
 
  /* Authenticates per the auth setting: "user" (USER/PASS, pipelined when
     possible), "apop" (MD5 of timestamp and password), a SASL mechanism
-    through p->sasl_hook, or "on": the first usable method in mpop's order
-    (under TLS: PLAIN, APOP, USER, ...; without TLS: only methods that do
-    not reveal the password). password may be 0 when the method needs
-    none. 0 or a sysexits code (77 for a rejected login, 69 for no usable
+    through p->sasl_hook, or "on": the first usable method in mpop
+    1.4.23's order (under TLS: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, APOP,
+    USER, ...; without TLS: only methods that do not reveal the
+    password). password may be 0 when the method needs none. 0 or a sysexits code (77 for a rejected login, 69 for no usable
     method, 75 for [IN-USE]/[LOGIN-DELAY]/[SYS/TEMP]). */
 extern int pop3_login (pop3 *, char const *user, char const *password) ;
 
