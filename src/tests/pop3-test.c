@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sysexits.h>
 
 #include <skalibs/buffer.h>
@@ -181,7 +182,13 @@ static void greeting (account *a, char const *data, size_t len, char const *want
 {
   pop3 p ;
   session(&p, a, data, len) ;
-  if (fd_move(6, p.c.rfd) < 0 || fd_move(7, p.c.wfd) < 0) strerr_diefu1sys(EX_OSERR, "move descriptors to 6 and 7") ;
+  {
+    int r = fcntl(p.c.rfd, F_DUPFD, 8), w = fcntl(p.c.wfd, F_DUPFD, 8) ;
+    if (r < 0 || w < 0) strerr_diefu1sys(EX_OSERR, "duplicate descriptors") ;
+    fd_close(p.c.rfd) ;
+    fd_close(p.c.wfd) ;
+    if (fd_move(6, r) < 0 || fd_move(7, w) < 0) strerr_diefu1sys(EX_OSERR, "move descriptors to 6 and 7") ;
+  }
   p.c.rfd = p.c.wfd = -1 ;
   CHECK(!pop3_open(&p, a, POP3_UCSPI), "greeting: pop3_open", p.msg.s) ;
   if (want) CHECK(p.caps & POP3_CAP_APOP && p.timestamp.len == strlen(want) && !memcmp(p.timestamp.s, want, p.timestamp.len), "APOP timestamp kept", want) ;
