@@ -3,13 +3,14 @@
  /* Unit test of the POP3 client core against canned server bytes: status
     lines and response codes, bounded lines, CAPA parsing, multi-line
     replies, body streaming (dot-unstuffing and CRLF across every chunk
-    size), EOF, APOP, pipelined USER/PASS and the trace masking. The
-    "server" is a file read through the connection; what the client sends
-    goes to another file. */
+    size), EOF, the APOP timestamp of the greeting, APOP, pipelined
+    USER/PASS and the trace masking. The "server" is a file read through
+    the connection; what the client sends goes to another file. */
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sysexits.h>
 
 #include <skalibs/buffer.h>
@@ -176,6 +177,37 @@ static void test_body_eof (account *a)
   pop3_free(&p) ;
 }
 
+ /* The greeting through pop3_open, on UCSPI descriptors 6 and 7 */
+static void greeting (account *a, char const *data, size_t len, char const *want)
+{
+  pop3 p ;
+  session(&p, a, data, len) ;
+  {
+    int r = fcntl(p.c.rfd, F_DUPFD, 8), w = fcntl(p.c.wfd, F_DUPFD, 8) ;
+    if (r < 0 || w < 0) strerr_diefu1sys(EX_OSERR, "duplicate descriptors") ;
+    fd_close(p.c.rfd) ;
+    fd_close(p.c.wfd) ;
+    if (fd_move(6, r) < 0 || fd_move(7, w) < 0) strerr_diefu1sys(EX_OSERR, "move descriptors to 6 and 7") ;
+  }
+  p.c.rfd = p.c.wfd = -1 ;
+  CHECK(!pop3_open(&p, a, POP3_UCSPI), "greeting: pop3_open", p.msg.s) ;
+  if (want) CHECK(p.caps & POP3_CAP_APOP && p.timestamp.len == strlen(want) && !memcmp(p.timestamp.s, want, p.timestamp.len), "APOP timestamp kept", want) ;
+  else CHECK(!(p.caps & POP3_CAP_APOP) && !p.timestamp.len, "no APOP timestamp", data) ;
+  pop3_free(&p) ;
+}
+
+static void test_greeting (account *a)
+{
+  static char const nul[] = "+OK <12\0\0@d>\r\n-ERR\r\n" ;
+  static char const rfc[] = "+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n-ERR\r\n" ;
+  static char const dovecot[] = "+OK Dovecot ready. <4d1.2.5f9b8e0c.Ab+/=@host>\r\n-ERR\r\n" ;
+  static char const blank[] = "+OK <a b@h>\r\n-ERR\r\n" ;
+  greeting(a, rfc, sizeof(rfc) - 1, "<1896.697170952@dbc.mtview.ca.us>") ;
+  greeting(a, dovecot, sizeof(dovecot) - 1, "<4d1.2.5f9b8e0c.Ab+/=@host>") ;
+  greeting(a, blank, sizeof(blank) - 1, 0) ;
+  greeting(a, nul, sizeof(nul) - 1, 0) ;
+}
+
 static void test_apop (account *a)
 {
   static char const data[] = "+OK maildrop has 1 message\r\n" ;
@@ -248,6 +280,7 @@ int main (void)
   test_capa(&a) ;
   test_body(&a) ;
   test_body_eof(&a) ;
+  test_greeting(&a) ;
   test_apop(&a) ;
   test_user_pipelined(&a) ;
   test_auth_choice(&a) ;
