@@ -172,7 +172,6 @@ EOF2
   run cat "$T/got"
   assert_output --regexp '^[A-Za-z0-9.@_+/-]+\|[0-9]+$'
   assert_output --partial '@evil.org|'
-  echo "# %F became: $output" >&3
 }
 
 @test "filter: the server has no TOP: 69, QUIT is sent (as mpop 1.4.18)" {
