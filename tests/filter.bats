@@ -232,3 +232,44 @@ EOF2
   run cat "$HOME/args"
   assert_line 'from=MAILER-DAEMON size=25'
 }
+
+filter_rc () {
+  rc mpoprc <<EOF2
+account x
+host 127.0.0.1
+port $FAULTPOP_PORT
+user u
+password p
+auth user
+tls off
+delivery maildir $T/md
+uidls_file $HOME/uidls
+filter $1
+EOF2
+}
+
+@test "filter: in pipe mode its output never enters the mpop-stream" {
+  faultpop_start "$(scenario)"
+  local rcf ; rcf=$(filter_rc 'echo FILTER-SAID-THIS ; exit 0')
+  timeout 20 "$BIN/rcparse" -C "$rcf" x "$BIN/pop3fetch" > "$T/stream" 2> "$T/err"
+  grep -q 'Subject: three' "$T/stream"
+  run grep -c FILTER-SAID-THIS "$T/stream" ; assert_output 0
+  run grep -c FILTER-SAID-THIS "$T/err" ; assert_output 3
+}
+
+@test "filter: a signal while it runs stops it and the session (75, no QUIT)" {
+  faultpop_start "$(scenario)"
+  faultpop_maildir "$T/md"
+  local rcf ; rcf=$(filter_rc "echo \$\$ > $T/running ; sleep 60")
+  timeout 20 "$BIN/rcparse" -C "$rcf" x "$BIN/pop3fetch" > "$T/stream" 2> "$T/err" &
+  local pid=$! i
+  for (( i = 0 ; i < 100 ; i++ )) ; do [ -s "$T/running" ] && break ; sleep 0.1 ; done
+  [ -s "$T/running" ]
+  kill -TERM "$pid"   # timeout(1) passes it on to pop3fetch
+  local rc=0 ; wait "$pid" || rc=$?
+  [ "$rc" = 75 ]
+  grep -q 'operation aborted' "$T/err"
+  run kill -0 "$(cat "$T/running")" ; assert_failure
+  faultpop_wait
+  run faultpop_commands ; refute_line QUIT
+}
