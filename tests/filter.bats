@@ -273,3 +273,15 @@ EOF2
   faultpop_wait
   run faultpop_commands ; refute_line QUIT
 }
+
+@test "filter: without pipelining, one TOP at a time" {
+  filter_script
+  faultpop_start "$(scenario 'pipelining off')"
+  run fetch "$BIN/mpop" --pipelining=off
+  assert_success
+  assert_line 'deleting message 2 of 3 (reason: filter)'
+  faultpop_wait
+  run faultpop_commands
+  assert_output "$(printf 'CAPA\nUSER u\nPASS <1 bytes>\nSTAT\nLIST\nUIDL\nTOP 1 0\nTOP 2 0\nTOP 3 0\nRETR 3\nDELE 2\nDELE 3\nQUIT')"
+  run faultpop_remaining_uids ; assert_output a
+}

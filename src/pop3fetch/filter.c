@@ -128,7 +128,7 @@ static void pause_until (session *s, pid_t pid, int fd, tain const *deadline, ch
   tain_add_g(&t, &t) ;
   if (fd >= 0 || tain_less(deadline, &t)) t = *deadline ;
   r = iopause_g(x, fd >= 0 ? 2 : 1, &t) ;
-  if (r < 0 && errno != EINTR) mpop_diesys(EX_OSERR, "iopause") ;
+  if (r < 0 && errno != EINTR) mpop_diesys(EX_OSERR, "cannot wait for ", name) ;
   if (aborted)
   {
     stop(pid) ;
