@@ -73,14 +73,15 @@ static char const *field (char const *s, char const *end, char const **next)
   return sp ;
 }
 
- /* s (len bytes, newline excluded) is one journal line: 1 valid, 0 not */
+ /* s (len bytes, newline excluded) is one journal line: 1 valid, 0 not.
+    A NUL byte anywhere makes it invalid: host and user are C strings. */
 static int parse_jline (jentry *j, char const *s, size_t len)
 {
   char const *end = s + len - CHECK_LEN - 1 ;
   char const *p = s, *sp ;
   char check[CHECK_LEN] ;
   size_t n ;
-  if (len < CHECK_LEN + 8 || end[0] != ' ') return 0 ;
+  if (len < CHECK_LEN + 8 || end[0] != ' ' || memchr(s, 0, len)) return 0 ;
   check_fmt(check, s, end - s) ;
   if (memcmp(check, end + 1, CHECK_LEN)) return 0 ;
   if (!(sp = field(p, end, &p)) || !uidls_scan_integer(s, sp - s, &j->ts, &n) || n != (size_t)(sp - s)) return 0 ;

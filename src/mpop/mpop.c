@@ -15,6 +15,7 @@
 
 #include <mpop/account.h>
 #include <mpop/auth.h>
+#include <mpop/binpath.h>
 #include <mpop/config.h>
 #include <mpop/err.h>
 #include <mpop/settings.h>
@@ -106,11 +107,7 @@ static void prepare (account *a, options const *o, char const *file, int mode)
 
 static void binpath (stralloc *sa, char const *argv0, char const *prog)
 {
-  char const *slash = strrchr(argv0, '/') ;
-  sa->len = 0 ;
-  if (MPOP_BINPREFIX[0]) { if (!stralloc_cats(sa, MPOP_BINPREFIX)) mpop_dienomem() ; }
-  else if (slash && !stralloc_catb(sa, argv0, slash - argv0 + 1)) mpop_dienomem() ;
-  if (!stralloc_cats(sa, prog) || !stralloc_0(sa)) mpop_dienomem() ;
+  if (!mpop_binpath(sa, argv0, prog)) mpop_dienomem() ;
 }
 
  /* --mda: one message from stdin, delivered by mdeliver in single-message

@@ -241,6 +241,13 @@ static void test_journal (void)
   j.len = 0 ;
   stralloc_catb(&j, "\0\0\0\0", 4) ;
   tjournal("zeros at the end", j.s, j.len, "", 0) ;
+  j.len = 0 ;
+  {
+    static char const nulhost[] = "5 h\0x u a fd1f8394\n6 h\0x u b a825a334\n" ;
+    stralloc_catb(&j, nulhost, sizeof(nulhost) - 1) ;
+  }
+  uidls_journal_line(&j, "h", "u", "c", 7) ;
+  tjournal("NUL in a host: invalid lines (found by fuzzing)", j.s, j.len, "[h u]<c|7>", 1) ;
   stralloc_free(&j) ;
 }
 

@@ -17,10 +17,11 @@
 #include <mpop/err.h>
 #include <mpop/settings.h>
 #include <mpop/uidls.h>
+#include <mpop/uidls_import.h>
 
 extern char **environ ;
 
-#define USAGE "uidlstore [ -f file ] [ -h host ] [ -u user ] { list [ -a ] | add | prune | check | lock prog... }"
+#define USAGE "uidlstore [ -f file ] [ -h host ] [ -u user ] { list [ -a ] | add | prune | check | import fetchmail file [ user@host ] | import getmail file | lock prog... }"
 
 typedef struct where_s where, *where_ref ;
 struct where_s
@@ -261,6 +262,45 @@ static int do_check (where const *w)
   return 0 ;
 }
 
+ /* import: the other program's file is read whole before the UIDLs file
+    is touched, so that a bad line changes nothing */
+
+static int do_import (where const *w, int argc, char const *const *argv)
+{
+  stralloc in = STRALLOC_ZERO ;
+  stralloc err = STRALLOC_ZERO ;
+  uidls_set set = UIDLS_SET_ZERO ;
+  size_t others = 0 ;
+  uidls u ;
+  int fetchmail = argc >= 2 && !strcmp(argv[0], "fetchmail") ;
+  int e ;
+  if (!(fetchmail ? argc <= 3 : argc == 2 && !strcmp(argv[0], "getmail"))) mpop_dieusage(USAGE) ;
+  if (!w->host || !w->user) mpop_die(EX_USAGE, "no account: give -h host and -u user, or run under rcparse") ;
+  if (!openslurpclose(&in, argv[1])) mpop_diesys(EX_IOERR, "cannot read ", argv[1]) ;
+  if (fetchmail)
+  {
+    stralloc who = STRALLOC_ZERO ;
+    if (argc == 3 ? !stralloc_cats(&who, argv[2])
+     : !stralloc_cats(&who, w->user) || !stralloc_catb(&who, "@", 1) || !stralloc_cats(&who, w->host)) mpop_dienomem() ;
+    if (!stralloc_0(&who)) mpop_dienomem() ;
+    e = uidls_import_fetchmail(&set, argv[1], in.s, in.len, who.s, time(0), &others, &err) ;
+    if (!e && !uidls_set_len(&set) && others) mpop_warn(argv[1], " has no UIDs for ", who.s) ;
+    stralloc_free(&who) ;
+  }
+  else e = uidls_import_getmail(&set, argv[1], in.s, in.len, &err) ;
+  if (e) die_err(e, &err) ;
+  stralloc_free(&in) ;
+  open_or_die(&u, w, 1, UIDLS_MKDIR) ;
+  for (size_t i = 0 ; i < uidls_set_len(&set) ; i++)
+    if (!uidls_set_add(uidls_self(&u), uidls_set_uid(&set, i), strlen(uidls_set_uid(&set, i)), uidls_set_ts(&set, i)))
+      mpop_dienomem() ;
+  e = uidls_commit(&u, 0, &err) ;
+  if (e) die_err(e, &err) ;
+  uidls_close(&u) ;
+  uidls_set_free(&set) ;
+  return 0 ;
+}
+
  /* lock */
 
 static int do_lock (where const *w, char const *const *argv)
@@ -331,6 +371,7 @@ int main (int argc, char const *const *argv)
   where_from_env(&w) ;
 
   if (!strcmp(cmd, "list")) return do_list(&w, parse_list_args(argc + 1, argv - 1)) ;
+  if (!strcmp(cmd, "import")) return do_import(&w, argc, argv) ;
   if (argc && strcmp(cmd, "lock")) mpop_dieusage(USAGE) ;
   if (!strcmp(cmd, "add")) return do_add(&w) ;
   if (!strcmp(cmd, "prune")) return do_prune(&w) ;
