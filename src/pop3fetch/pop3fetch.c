@@ -28,6 +28,7 @@
 #include <mpop/uidls.h>
 
 #include "pop3fetch.h"
+#include "filter.h"
 
 #define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A ] [ deliverer argv... ]"
 
@@ -178,7 +179,7 @@ static void session_login (session *s)
   r = auth_login(&s->p) ;
   wipe_password(s) ;
   if (r) session_die_pop3(s) ;
-  if (pop3_capa_after_login(&s->p, 0)) session_die_pop3(s) ;
+  if (pop3_capa_after_login(&s->p, !!filter_command(s))) session_die_pop3(s) ;
   checkpoint(s) ;
 }
 
