@@ -34,12 +34,14 @@ extern char **environ ;
     bytes of stream wait to be written, a body is streamed in chunks, and
     at most WINDOW_COUNT RETR commands (about WINDOW_BYTES of messages)
     are outstanding.
-    The deliverer gets a message only once the one before it is acked: it
-    then always finds its input empty after a message and acks it at once,
-    so that at most one message is ever stored but not yet recorded (what
-    a crash can make us deliver again). The server is not slowed down by
-    this: the next messages wait in our buffer. */
+    The deliverer is handed at most ACK_WINDOW messages that it has not
+    acked yet: it finds its input empty after at most that many messages,
+    syncs them together and acks them, so that at most ACK_WINDOW messages
+    are ever stored but not yet recorded (what a kill can make us deliver
+    again; each ack goes to the journal file at once). The server is not
+    slowed down by this: the next messages wait in our buffer. */
 
+#define ACK_WINDOW 2           /* messages handed to the deliverer, not yet acked */
 #define OUT_HIGH (256 * 1024)
 #define READ_CHUNK 65536
 #define WINDOW_COUNT 512
@@ -327,16 +329,15 @@ static int server_wanted (engine const *e)
   return !e->code && e->rstate != R_IDLE && e->sfd >= 0 && e->out.len - e->outpos < OUT_HIGH ;
 }
 
-/* How far the stream may be written: up to the start of the message after
-   the first unacknowledged one */
+/* How far the stream may be written: up to the start of the message
+   ACK_WINDOW messages after the first unacknowledged one */
 static uint64_t write_limit (engine const *e)
 {
   session const *s = e->s ;
   unsigned int i ;
   if (e->pid <= 0) return UINT64_MAX ;
   i = next_retr(s, e->acknext) ;
-  if (i >= s->n) return UINT64_MAX ;
-  i = next_retr(s, i + 1) ;
+  for (unsigned int k = 0 ; k < ACK_WINDOW && i < s->n ; k++) i = next_retr(s, i + 1) ;
   if (i >= s->n || !(s->m[i].flags & M_BEGUN)) return UINT64_MAX ;
   return s->m[i].spos ;
 }
