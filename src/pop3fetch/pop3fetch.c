@@ -100,7 +100,13 @@ void session_die (session *s, int code, char const *msg, char const *srvmsg)
   out_flush(s) ;
   if (s->connected) pop3_drop(&s->p) ;
   s->connected = 0 ;
-  if (s->uidls_locked) uidls_close(&s->u) ;
+  if (s->uidls_locked)
+  {
+    stralloc err = STRALLOC_ZERO ;
+    if (uidls_journal_sync(&s->u, &err) && err.len) mpop_warn(sa_str(&err)) ;
+    stralloc_free(&err) ;
+    uidls_close(&s->u) ;
+  }
   if (aborted) msg = "operation aborted" ;
   if (msg && *msg) mpop_info(msg) ;
   if (srvmsg && *srvmsg) mpop_info("POP3 server message: ", srvmsg) ;
