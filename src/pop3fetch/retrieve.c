@@ -75,7 +75,6 @@ struct engine_s
   tain syncby ;             /* when they must be synced (unsynced > 0) */
   int rstate ;
   int finished ;            /* the stream is complete or abandoned */
-  int probe ;               /* read the body again without waiting (see read_body) */
   int code ;                /* the first late error, 0 if none */
   stralloc msg ;
   stralloc srvmsg ;
@@ -303,16 +302,10 @@ static void read_body (engine *e)
   }
   if (r < 0) fail_pop3(e) ;
   else if (!r) end_message(e) ;
-  /* pop3_pending() says nothing about a terminating line consumed with
-     the last data (after a line end): when no other reply is on its way to
-     wake us, read again once nothing else is ready (it returns 0 without
-     the network if the body is done, else it waits for more of it). */
-  e->probe = r > 0 && buf[len - 1] == '\n' && e->nout == 1 && !pop3_pending(&s->p) ;
 }
 
 static void read_server (engine *e)
 {
-  e->probe = 0 ;
   if (e->rstate == R_STATUS)
   {
     int r = pop3_status(&e->s->p) ;
@@ -507,7 +500,7 @@ static void run (engine *e)
   {
     iopause_fd x[4] ;
     unsigned int nx = 0 ;
-    int xs = -1, xw = -1, xa = -1, pending = 0, probing = 0, r ;
+    int xs = -1, xw = -1, xa = -1, pending = 0, r ;
     if (aborted && !e->code) fail_text(e, EX_IOERR, "operation aborted") ;
     fill_window(e) ;
     if (e->finished && e->sfd >= 0 && e->outpos == e->out.len)
@@ -521,7 +514,6 @@ static void run (engine *e)
       else
       {
         x[nx].fd = pop3_fd(&s->p) ; x[nx].events = IOPAUSE_READ ; xs = nx++ ;
-        probing = e->probe ;
       }
     }
     if (writable(e))
@@ -537,13 +529,13 @@ static void run (engine *e)
     {
       x[nx].fd = abort_fd ; x[nx].events = IOPAUSE_READ ; nx++ ;
     }
-    r = iopause_g(x, nx, pending || probing ? &STAMP : e->unsynced && tain_less(&e->syncby, &e->deadline) ? &e->syncby : &e->deadline) ;
+    r = iopause_g(x, nx, pending ? &STAMP : e->unsynced && tain_less(&e->syncby, &e->deadline) ? &e->syncby : &e->deadline) ;
     if (r < 0)
     {
       if (errno == EINTR) continue ;
       mpop_diesys(EX_OSERR, "iopause") ;
     }
-    if (!r && !pending && !probing)
+    if (!r && !pending)
     {
       if (e->unsynced && !tain_future(&e->syncby)) sync_journal(e) ;
       else timed_out(e, xs >= 0) ;
@@ -552,7 +544,7 @@ static void run (engine *e)
     bump_deadline(e) ;
     if (xa >= 0 && x[xa].revents) read_acks(e) ;
     if (xw >= 0 && x[xw].revents && writable(e)) write_stream(e) ;
-    if (server_wanted(e) && (pending || (probing && !r) || (xs >= 0 && x[xs].revents))) read_server(e) ;
+    if (server_wanted(e) && (pending || (xs >= 0 && x[xs].revents))) read_server(e) ;
     sync_due(e) ;
   }
   sync_journal(e) ;

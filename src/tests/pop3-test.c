@@ -163,6 +163,23 @@ static void test_body (account *a)
   }
 }
 
+ /* The dot consumed with the last data: pending until the 0 is read */
+static void test_body_pending (account *a)
+{
+  static char const data[] = "+OK\r\nline1\r\n.\r\n" ;
+  pop3 p ;
+  char buf[64] ;
+  session(&p, a, data, sizeof(data) - 1) ;
+  CHECK(pop3_status(&p) == 1, "body pending: status", 0) ;
+  pop3_body_start(&p) ;
+  CHECK(pop3_body_read(&p, buf, sizeof(buf)) == 6 && !memcmp(buf, "line1\n", 6), "body pending: data with the dot", 0) ;
+  CHECK(p.inpos == p.inlen, "body pending: nothing left buffered", 0) ;
+  CHECK(pop3_pending(&p), "body pending: the end is pending", 0) ;
+  CHECK(pop3_body_read(&p, buf, sizeof(buf)) == 0, "body pending: the end without the network", 0) ;
+  CHECK(!pop3_pending(&p), "body pending: nothing pending after the end", 0) ;
+  pop3_free(&p) ;
+}
+
 static void test_body_eof (account *a)
 {
   static char const data[] = "+OK\r\nline1\r\nline2 without end" ;
@@ -279,6 +296,7 @@ int main (void)
   test_long_line(&a) ;
   test_capa(&a) ;
   test_body(&a) ;
+  test_body_pending(&a) ;
   test_body_eof(&a) ;
   test_greeting(&a) ;
   test_apop(&a) ;
