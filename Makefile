@@ -15,6 +15,8 @@ demo: deps-demo
 	./configure && $(MAKE) $@
 bench: deps-bench
 	./configure && $(MAKE) $@
+fuzz: deps-fuzz
+	./configure && $(MAKE) $@
 clean:
 	rm -rf build
 distclean: clean
@@ -73,6 +75,12 @@ demo: deps-demo all
 bench: deps-bench all
 	MPOP_BUILD=$(B) bench/run
 
+# libFuzzer targets tests/fuzz/*.c, built with clang into build/fuzz/, each
+# run for FUZZ_TIME seconds; FUZZ_TARGETS picks some (tests/fuzz/run)
+FUZZ_TIME ?= 60
+fuzz: deps-fuzz
+	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build
 
@@ -89,5 +97,7 @@ deps-demo:
 	package/deps-install build demo
 deps-bench:
 	package/deps-install build test bench
+deps-fuzz:
+	package/deps-install build fuzz
 
 .DELETE_ON_ERROR:

@@ -9,14 +9,18 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/env.h>
+#include <skalibs/exec.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 
 #include <mpop/account.h>
+#include <mpop/auth.h>
+#include <mpop/binpath.h>
 #include <mpop/config.h>
 #include <mpop/err.h>
 #include <mpop/settings.h>
 
+#include "configure.h"
 #include "options.h"
 
 extern char **environ ;
@@ -45,7 +49,9 @@ static void print_version (void)
   put("mpop version " MPOP_VERSION " (mpop-toolkit; compatible with mpop 1.4.23)\n"
       "Platform: " MPOP_PLATFORM "\n"
       "TLS/SSL library: BearSSL " MPOP_BEARSSL_VERSION "\n"
-      "Authentication library: GNU SASL " MPOP_GSASL_VERSION "; built-in: user, apop\n"
+      "Authentication library: GNU SASL ") ;
+  put(auth_library_version()) ;
+  put("; user, apop, oauthbearer, xoauth2: built-in\n"
       "Supported authentication methods:\n") ;
   put(options_auth_methods()) ;
   put("\nIDN support: disabled\nNLS: disabled\nKeyring support: secret-tool (libsecret), when installed\n"
@@ -101,11 +107,32 @@ static void prepare (account *a, options const *o, char const *file, int mode)
 
 static void binpath (stralloc *sa, char const *argv0, char const *prog)
 {
-  char const *slash = strrchr(argv0, '/') ;
-  sa->len = 0 ;
-  if (MPOP_BINPREFIX[0]) { if (!stralloc_cats(sa, MPOP_BINPREFIX)) mpop_dienomem() ; }
-  else if (slash && !stralloc_catb(sa, argv0, slash - argv0 + 1)) mpop_dienomem() ;
-  if (!stralloc_cats(sa, prog) || !stralloc_0(sa)) mpop_dienomem() ;
+  if (!mpop_binpath(sa, argv0, prog)) mpop_dienomem() ;
+}
+
+ /* --mda: one message from stdin, delivered by mdeliver in single-message
+    mode; no configuration file, no other setting */
+static void mda_mode (options const *o, char const *argv0)
+{
+  char const *delivery = o->cli.v[S_DELIVERY] ;
+  char const *space ;
+  stralloc prog = STRALLOC_ZERO ;
+  stralloc method = STRALLOC_ZERO ;
+  char const *argv[7] ;
+  if (!delivery) mpop_die(EX_USAGE, "--mda requires --delivery") ;
+  if (o->naccounts > 1) mpop_die(EX_USAGE, "--mda takes at most one argument, the envelope sender") ;
+  space = strchr(delivery, ' ') ;
+  if (!stralloc_catb(&method, delivery, space - delivery) || !stralloc_0(&method)) mpop_dienomem() ;
+  binpath(&prog, argv0, "mdeliver") ;
+  argv[0] = prog.s ;
+  argv[1] = "-1" ;
+  argv[2] = "-f" ;
+  argv[3] = o->naccounts ? o->accounts[0] : "MAILER-DAEMON" ;
+  argv[4] = method.s ;
+  argv[5] = space + 1 ;
+  argv[6] = 0 ;
+  exec(argv) ;
+  mpop_diesys(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR, "cannot execute ", argv[0]) ;
 }
 
  /* One account's session: pop3info, or pop3fetch feeding mdeliver */
@@ -170,7 +197,9 @@ int main (int argc, char const *const *argv)
   options_parse(&o, argc, argv) ;
   if (o.version) print_version() ;
   if (o.help) put(options_help()) ;
+  if (o.configure) { flush() ; account_free(&o.cli) ; return configure(o.configure, o.file) ; }
   if (o.version || o.help) { flush() ; account_free(&o.cli) ; return 0 ; }
+  if (o.mda) mda_mode(&o, argv[0]) ;
   mode = o.serverinfo ? AM_SERVERINFO : AM_RETRIEVE ;
 
   if (o.hostmode)

@@ -6,6 +6,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 
+#include <mpop/auth.h>
 #include <mpop/err.h>
 #include <mpop/settings.h>
 
@@ -15,8 +16,8 @@ enum { OA_NONE, OA_REQ, OA_OPT } ;
 
 enum
 {
-  O_VERSION = -100, O_HELP, O_PRETEND, O_DEBUG, O_SERVERINFO, O_FILE,
-  O_ALL, O_AUTHONLY, O_STATUSONLY, O_QUIET, O_HALFQUIET
+  O_VERSION = -100, O_HELP, O_CONFIGURE, O_PRETEND, O_DEBUG, O_SERVERINFO, O_FILE,
+  O_ALL, O_AUTHONLY, O_STATUSONLY, O_QUIET, O_HALFQUIET, O_MDA
 } ;
 
 typedef struct optdef_s optdef ;
@@ -32,6 +33,7 @@ static optdef const cliopts[] =
 {
   { "version", 0, OA_NONE, O_VERSION },
   { "help", 0, OA_NONE, O_HELP },
+  { "configure", 0, OA_REQ, O_CONFIGURE },
   { "pretend", 'P', OA_NONE, O_PRETEND },
   { "debug", 'd', OA_NONE, O_DEBUG },
   { "serverinfo", 'S', OA_NONE, O_SERVERINFO },
@@ -41,6 +43,7 @@ static optdef const cliopts[] =
   { "status-only", 's', OA_NONE, O_STATUSONLY },
   { "quiet", 'q', OA_NONE, O_QUIET },
   { "half-quiet", 'Q', OA_NONE, O_HALFQUIET },
+  { "mda", 0, OA_NONE, O_MDA },
   { "only-new", 'n', OA_OPT, S_ONLY_NEW },
   { "keep", 'k', OA_OPT, S_KEEP },
   { 0, 0, 0, 0 }
@@ -98,8 +101,9 @@ static void apply (options *o, optdef const *d, char const *value)
 {
   switch (d->id)
   {
-    case O_VERSION : o->version = 1 ; return ;
-    case O_HELP : o->help = 1 ; return ;
+    case O_VERSION : o->version = 1 ; o->configure = 0 ; return ;
+    case O_HELP : o->help = 1 ; o->configure = 0 ; return ;
+    case O_CONFIGURE : o->configure = value ; return ;
     case O_PRETEND : o->pretend = 1 ; return ;
     case O_DEBUG : o->debug = 1 ; return ;
     case O_SERVERINFO : o->serverinfo = 1 ; return ;
@@ -109,6 +113,7 @@ static void apply (options *o, optdef const *d, char const *value)
     case O_STATUSONLY : o->statusonly = 1 ; return ;
     case O_QUIET : o->quiet = 1 ; return ;
     case O_HALFQUIET : o->halfquiet = 1 ; return ;
+    case O_MDA : o->mda = 1 ; o->configure = 0 ; return ;
   }
   if (d->id == S_HOST) o->hostmode = 1 ;
   switch (account_set(&o->cli, d->id, value ? value : "", NORM_CLI))
@@ -174,7 +179,7 @@ void options_parse (options *o, int argc, char const *const *argv)
 
 char const *options_auth_methods (void)
 {
-  return "user apop " ;
+  return auth_methods_line() ;
 }
 
 char const *options_help (void)
@@ -186,6 +191,9 @@ char const *options_help (void)
     "  mpop [option...] --all-accounts    fetch mail from every account\n"
     "  mpop --host=host [option...]       fetch mail using command-line settings only\n"
     "  mpop [option...] --serverinfo [account...] show what the servers offer\n"
+    "  mpop --mda --delivery=method,arg [sender] deliver one message from stdin\n"
+    "  mpop --configure=mailaddress      print an account for the address, found\n"
+    "                                     in DNS SRV records\n"
     "\n"
     "General:\n"
     "  --version                    show version and build information\n"
@@ -193,6 +201,7 @@ char const *options_help (void)
     "  -P, --pretend                show the resulting settings, then exit\n"
     "  -d, --debug                  show the settings and the protocol dialogue\n"
     "  -S, --serverinfo             show server information instead of fetching\n"
+    "  --configure=ADDRESS          print an account for ADDRESS from DNS SRV records\n"
     "  -C, --file=FILE              read FILE instead of ~/.mpoprc\n"
     "Connection and authentication (an empty value unsets where allowed):\n"
     "  --host=HOST                  the server; no configuration file is read\n"

@@ -13,6 +13,7 @@ struct options_s
 {
   account cli ;                 /* settings given as options */
   char const *file ;
+  char const *configure ;       /* the address given to --configure */
   char const **accounts ;       /* room for argc names, given by the caller */
   unsigned int naccounts ;
   unsigned int hostmode : 1 ;
@@ -26,8 +27,9 @@ struct options_s
   unsigned int statusonly : 1 ;
   unsigned int quiet : 1 ;
   unsigned int halfquiet : 1 ;
+  unsigned int mda : 1 ;
 } ;
-#define OPTIONS_ZERO { .cli = { 0 }, .file = 0, .accounts = 0, .naccounts = 0 }
+#define OPTIONS_ZERO { .cli = { 0 }, .file = 0, .configure = 0, .accounts = 0, .naccounts = 0 }
 
 extern void options_parse (options *, int, char const *const *) ;
 extern char const *options_help (void) ;

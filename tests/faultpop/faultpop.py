@@ -466,7 +466,7 @@ class Scenario:
         self.uidl_extra = []
         self.list_extra = []
         self.faults = []
-        self.expect_exit = None
+        self.expect_exit = []             # one list of acceptable codes per client run
         self.expect_deleted = None
         self.expect_delivered = None
         self.client = {}
@@ -667,7 +667,7 @@ class Scenario:
         v = as_str(self._one(pos, "expect-exit"))
         if not re.fullmatch(r"[0-9]+(,[0-9]+)*", v):
             raise ScenarioError("expect-exit: a code or a comma-separated list of codes")
-        self.expect_exit = [int(x) for x in v.split(",")]
+        self.expect_exit.append([int(x) for x in v.split(",")])
 
     def d_expect_deleted(self, pos):
         if not pos:
@@ -771,7 +771,8 @@ class Scenario:
             "apop": self.apop,
             "stls": self.stls,
             "tls_required": self.tls_required,
-            "messages": [{"uid": uid_text(m.uid), "size": m.size} for m in self.messages],
+            "messages": [{"uid": uid_text(m.uid), "key": m.key, "size": m.size}
+                         for m in self.messages],
             "faults": [f.text for f in self.faults],
             "expect_exit": self.expect_exit,
             "expect_deleted": self.expect_deleted,
@@ -1387,6 +1388,7 @@ class Session:
     def run(self):
         self.log("connect", peer=self.peer, messages=[m.key for m in self.msgs])
         reason = "?"
+        linger = 5.0
         try:
             if self.srv.implicit_tls:
                 self.start_tls()
@@ -1408,8 +1410,19 @@ class Session:
                                 time.monotonic() + 2)
             except Closed:
                 pass
+        except (SystemExit, KeyboardInterrupt, Lifetime):
+            reason = "server stopped"
+            linger = 0.0
+            raise
+        except Exception:
+            import traceback
+            reason = "internal error"
+            linger = 0.0
+            tb = traceback.format_exc()
+            sys.stderr.write("%s: internal error in session %d:\n%s" % (PROG, self.number, tb))
+            self.log("error", message="internal error", traceback=tb)
         finally:
-            self.conn.close(rst=self.rst)
+            self.conn.close(rst=self.rst, linger=linger)
             discarded = [self.msgs[i].key for i in sorted(self.marked)]
             extra = {"discarded_deletions": discarded} if discarded else {}
             self.log("end", reason=reason, **extra)
@@ -2002,7 +2015,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog=PROG, description="Scripted, fault-injecting POP3 server for tests "
         "(loopback only). See README.md for the scenario format.")
-    p.add_argument("--scenario", required=True, help="scenario file")
+    p.add_argument("--scenario", help="scenario file (required)")
     p.add_argument("--port-file", help="write the port (or the unix socket path) here "
                    "once listening (atomically)")
     p.add_argument("--listen", default="127.0.0.1",
@@ -2033,6 +2046,8 @@ def parse_args(argv):
     p.add_argument("--verbose", action="store_true", help="copy the log to stderr")
     p.add_argument("--check", action="store_true",
                    help="only parse the scenario and the mailbox, then exit")
+    p.add_argument("--check-files", nargs="+", metavar="FILE",
+                   help="only parse these scenario files, then exit")
     p.add_argument("--describe", action="store_true",
                    help="print the scenario summary as JSON and exit")
     p.add_argument("--print", choices=("user", "password", "token", "client-password"),
@@ -2040,6 +2055,8 @@ def parse_args(argv):
                    help="print this credential of the scenario and exit")
     p.set_defaults(sessions=1)
     a = p.parse_args(argv)
+    if not a.scenario and not a.check_files:
+        p.error("--scenario is required")
     if a.sessions is None or a.sessions < 0:
         p.error("--sessions must be >= 0")
     if bool(a.tls_cert) != bool(a.tls_key):
@@ -2060,8 +2077,23 @@ def parse_args(argv):
     return a
 
 
+def check_files(paths):
+    bad = 0
+    for path in paths:
+        try:
+            sc = Scenario.load(path)
+            print("%s: %s: ok (%d messages, %d faults)"
+                  % (PROG, path, len(sc.messages), len(sc.faults)))
+        except (ScenarioError, OSError) as e:
+            sys.stderr.write("%s: %s\n" % (PROG, e))
+            bad += 1
+    return 2 if bad else 0
+
+
 def main(argv):
     args = parse_args(argv)
+    if args.check_files:
+        return check_files(args.check_files)
     try:
         sc = Scenario.load(args.scenario)
         messages = sc.messages

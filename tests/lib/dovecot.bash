@@ -27,9 +27,12 @@
 #         --ssl-min PROTO   ssl_min_protocol (default TLSv1.2)
 #         --plaintext-auth-needs-tls
 #                           disable_plaintext_auth = yes (default: no)
-#         --lock-session    pop3_lock_session = yes (a second session gets
-#                           -ERR [IN-USE])
+#         --lock-session    pop3_lock_session = yes (observed with 2.3.19: a
+#                           second session of the same user is held at login
+#                           until the first one ends; no quick -ERR [IN-USE])
 #         --uidl-format F   pop3_uidl_format (default Dovecot's %08Xu%08Xv)
+#         --auth-failure-delay SECS
+#                           auth_failure_delay (default here 0; Dovecot's is 2)
 #         --conf TEXT       append TEXT verbatim to dovecot.conf (repeatable;
 #                           top-level settings given here override earlier ones)
 #       Returns 1 (and prints Dovecot's log on stderr) when it does not start.
@@ -71,6 +74,25 @@
 #   run/ (base_dir; a short dir in /tmp instead when DIR is too long for
 #   unix socket paths: run is then a symlink to it, removed by dovecot_stop)
 #   state/ (state_dir)  home/USER/Maildir  orig/USER (generated originals)
+#
+# Call dovecot_start in the shell that will call dovecot_stop (setup/teardown,
+# setup_file/teardown_file, a script's main shell), not in $(...) or `run`:
+# the master is started with a parent-death signal, so it is terminated when
+# that shell exits even if dovecot_stop is never reached (bats interrupted).
+#
+# Dovecot facts worth knowing when writing tests:
+# - A client whose address equals the server's (127.0.0.1 -> 127.0.0.1) is
+#   "secured": disable_plaintext_auth/ssl=required do not apply to it. Use
+#   --listen 127.0.0.2 (clients then connect from 127.0.0.1) with
+#   --plaintext-auth-needs-tls to get "-ERR [AUTH] Plaintext authentication
+#   disallowed" (the certificates name localhost, not 127.0.0.2).
+# - After a failed login Dovecot's anvil delays every further login from the
+#   same address by 2..15 s (auth penalty; not configurable here). Do the
+#   failing login last, or use a fresh instance for it.
+# - The master is a background job of the calling shell: a bare `wait`
+#   (without a pid) there waits for Dovecot too, i.e. forever.
+# - The master writes master.pid in run/; UIDLs are %08Xu%08Xv (IMAP UID +
+#   UIDVALIDITY), so they differ between instances but are stable within one.
 #
 # Root vs. non-root: as root, Dovecot refuses to run mail processes as uid 0,
 # and the per-test directories (0700, root) are not reachable by other users.
@@ -119,7 +141,7 @@ _dovecot_write_conf () { # DIR PORT PORT_TLS
   {
     cat <<EOF
 # private test instance written by tests/lib/dovecot.bash
-instance_name = mpoptest-${d//\//_}
+instance_name = mpoptest-${d//[^A-Za-z0-9_.-]/_}
 base_dir = $_dc_base
 state_dir = $d/state
 log_path = $d/dovecot.log
@@ -140,11 +162,11 @@ auth_verbose = yes
 auth_failure_delay = $_dc_afd
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u $d/passwd
+  args = scheme=PLAIN username_format=%u $d/users/%u
 }
 userdb {
   driver = passwd-file
-  args = username_format=%u $d/passwd
+  args = username_format=%u $d/users/%u
 }
 protocol pop3 {
   mail_max_userip_connections = 10000
@@ -222,6 +244,12 @@ dovecot_start () {
   fi
 
   mkdir -p "$d/state" "$d/home" "$d/orig" || return 1
+  # as root the mail processes (uid dovecot) are chrooted into home/
+  chmod 755 "$d/home" || return 1
+  # One passwd-file per user: Dovecot checks a passwd-file for changes at
+  # most once a second, so users added to one shared file in quick
+  # succession would be unknown for a moment.
+  mkdir -p "$d/users" && chmod 700 "$d/users" || return 1
   [ -e "$d/passwd" ] || : > "$d/passwd"
   chmod 600 "$d/passwd"
   # unix socket paths are limited to 107 bytes: keep base_dir short
@@ -235,7 +263,8 @@ dovecot_start () {
     rm -rf "$d/run" ; mkdir -p "$d/run"
   fi
 
-  local try ports port tport pid
+  local try ports port tport pid _dc_pdeath=''
+  if setpriv --pdeathsig TERM true 2>/dev/null ; then _dc_pdeath='setpriv --pdeathsig TERM' ; fi
   for try in 1 2 3 4 5 ; do
     ports=$(_dovecot_py "$DOVECOT_LIB_DIR/nettool.py" freeports --host "$_dc_listen" 2) || return 1
     port=${ports%%$'\n'*} ; tport=${ports##*$'\n'}
@@ -244,13 +273,14 @@ dovecot_start () {
     : > "$d/dovecot.log"
     rm -f "$d/run/master.pid"
     # own child, in the foreground (-F) so that it can be reaped; fds other
-    # than 0-2 closed so that bats does not wait for it
-    dovecot -F -c "$d/dovecot.conf" </dev/null >"$d/dovecot.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+    # than 0-2 closed so that bats does not wait for it; SIGTERMed by the
+    # kernel if the calling shell dies without dovecot_stop (setpriv)
+    $_dc_pdeath dovecot -F -c "$d/dovecot.conf" </dev/null >"$d/dovecot.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
     pid=$!
     printf '%s\n' "$pid" > "$d/dovecot.pid"
-    if _dovecot_py "$DOVECOT_LIB_DIR/nettool.py" wait --host "$_dc_listen" --timeout 15 --pid "$pid" --greeting "$port" &&
-       { [ -z "$tport" ] || _dovecot_py "$DOVECOT_LIB_DIR/nettool.py" wait --host "$_dc_listen" --timeout 15 --pid "$pid" "$tport" ; }
-    then
+    # bounded: 15 s, or until the master dies
+    if _dovecot_py "$DOVECOT_LIB_DIR/nettool.py" wait --host "$_dc_listen" --timeout 15 --pid "$pid" \
+         --greeting "$port" $tport ; then
       export DOVECOT_DIR="$d" DOVECOT_HOST="$_dc_listen" DOVECOT_PORT="$port" DOVECOT_PORT_TLS="$tport"
       export DOVECOT_PID="$pid" DOVECOT_PKI="$pki" DOVECOT_CA="$pki/ca.pem"
       return 0
@@ -306,14 +336,8 @@ dovecot_stop () {
   return 0
 }
 
-_dovecot_children () { # PID: pids of its live children
-  local f line rest ppid
-  for f in /proc/[0-9]*/stat ; do
-    read -r line 2>/dev/null < "$f" || continue
-    rest=${line##*) }
-    ppid=${rest#* } ; ppid=${ppid%% *}
-    if [ "$ppid" = "$1" ] ; then f=${f#/proc/} ; printf '%s ' "${f%/stat}" ; fi
-  done
+_dovecot_children () { # PID: pids of its children (by parent pid)
+  pgrep -P "$1" | tr '\n' ' ' || true
 }
 
 _dovecot_need () {
@@ -344,27 +368,37 @@ dovecot_user () {
   tmp="$DOVECOT_DIR/passwd.tmp"
   { grep -v "^$name:" "$DOVECOT_DIR/passwd" || true ; printf '%s\n' "$line" ; } > "$tmp"
   chmod 600 "$tmp" && mv -f "$tmp" "$DOVECOT_DIR/passwd"
+  printf '%s\n' "$line" > "$DOVECOT_DIR/users/$name.tmp" && chmod 600 "$DOVECOT_DIR/users/$name.tmp" &&
+    mv -f "$DOVECOT_DIR/users/$name.tmp" "$DOVECOT_DIR/users/$name"
 }
 
 dovecot_add_message () {
   local user="${1:?usage: dovecot_add_message USER FILE...}" ; shift
   _dovecot_need || return 1
-  local md seqf seq f name ids
+  local md seqf seq ids
   md=$(dovecot_maildir "$user")
   [ -d "$md/new" ] || { echo "dovecot_add_message: no user $user (dovecot_user first)" >&2 ; return 1 ; }
+  [ $# -gt 0 ] || return 0
   ids=$(_dovecot_mail_ids)
   seqf="$DOVECOT_DIR/home/.seq.$user"
   seq=$(cat "$seqf" 2>/dev/null || echo 0)
-  for f ; do
-    seq=$((seq + 1))
-    # Dovecot sorts new files by the time stamp in the name: keep the order
-    name="$((1500000000 + seq)).M${seq}P$$.mpoptest"
-    cp "$f" "$md/tmp/$name" || return 1
-    chmod 644 "$md/tmp/$name"
-    if [ "$(id -u)" = 0 ] ; then chown "${ids% *}:${ids#* }" "$md/tmp/$name" || return 1 ; fi
-    mv "$md/tmp/$name" "$md/new/$name" || return 1
-  done
-  printf '%s\n' "$seq" > "$seqf"
+  # one process for all files (forks are slow under bats' debug trap).
+  # Dovecot sorts new files by the time stamp in their names: keep the order.
+  _dovecot_py - "$md" "$seq" "${ids% *}" "${ids#* }" "$@" > "$seqf.tmp" <<'PY' || return 1
+import os, shutil, sys
+md, seq, uid, gid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for f in sys.argv[5:]:
+    seq += 1
+    name = "%d.M%dP%d.mpoptest" % (1500000000 + seq, seq, os.getpid())
+    tmp = os.path.join(md, "tmp", name)
+    shutil.copyfile(f, tmp)
+    os.chmod(tmp, 0o644)
+    if os.getuid() == 0:
+        os.chown(tmp, uid, gid)
+    os.rename(tmp, os.path.join(md, "new", name))
+print(seq)
+PY
+  mv -f "$seqf.tmp" "$seqf"
 }
 
 dovecot_add_generated () {

@@ -7,7 +7,7 @@
 
   nettool.py wait [--host H] [--timeout S] [--greeting] [--pid PID] PORT...
       wait until every PORT accepts a TCP connection (with --greeting: and
-      sends a line starting with "+OK"); polls every 20 ms, gives up after S
+      the first PORT sends a line starting with "+OK"); polls every 20 ms, gives up after S
       seconds (default 15) or as soon as process PID is gone. Exit 0 when
       ready, 1 on timeout, 2 when PID died.
 
@@ -91,7 +91,7 @@ def cmd_wait(a):
     deadline = time.monotonic() + a.timeout
     todo = list(a.ports)
     while True:
-        todo = [p for p in todo if not probe(a.host, p, a.greeting)]
+        todo = [p for p in todo if not probe(a.host, p, a.greeting and p == a.ports[0])]
         if not todo:
             return 0
         if a.pid and not alive(a.pid):

@@ -1,0 +1,144 @@
+/* ISC license. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <skalibs/djbunix.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/types.h>
+
+#include <mpop/deliver.h>
+#include <mpop/envfrom.h>
+#include <mpop/err.h>
+#include "deliver-internal.h"
+
+ /* mda CMD: "/bin/sh -c CMD" per message, %F replaced by the sanitised
+    envelope sender, the message on its stdin, its stdout on our stderr. */
+
+static int mda_open (deliver *d, stralloc *err)
+{
+  if (!stralloc_copy(&d->path, &d->arg)) return deliver_nomem(err) ;
+  sig_ignore(SIGPIPE) ;
+  return 0 ;
+}
+
+static void child (int rfd, char const *cmd)
+{
+  sigset_t set ;
+  setpgid(0, 0) ;
+#ifdef PR_SET_PDEATHSIG
+  prctl(PR_SET_PDEATHSIG, SIGKILL) ;
+#endif
+  sigemptyset(&set) ;
+  sigprocmask(SIG_SETMASK, &set, 0) ;
+  signal(SIGPIPE, SIG_DFL) ;
+  signal(SIGXFSZ, SIG_DFL) ;
+  if (rfd != 0 && (dup2(rfd, 0) < 0 || close(rfd) < 0)) _exit(EX_OSERR) ;
+  if (dup2(2, 1) < 0) _exit(EX_OSERR) ;
+  execl("/bin/sh", "sh", "-c", cmd, (char *)0) ;
+  _exit(errno == ENOENT ? 127 : 126) ;
+}
+
+static int mda_begin (deliver *d, char const *sender, stralloc *err)
+{
+  stralloc cmd = STRALLOC_ZERO ;
+  int p[2] ;
+  if (!envfrom_subst(&cmd, d->arg.s, sender, 0)) return deliver_nomem(err) ;
+  if (pipecoe(p) < 0)
+  {
+    stralloc_free(&cmd) ;
+    return deliver_err(err, EX_OSERR, errno, "cannot create a pipe for ", d->arg.s) ;
+  }
+  d->pid = fork() ;
+  if (d->pid < 0)
+  {
+    int e = errno ;
+    fd_close(p[0]) ; fd_close(p[1]) ;
+    stralloc_free(&cmd) ;
+    d->pid = 0 ;
+    return deliver_err(err, EX_OSERR, e, "cannot run ", d->arg.s) ;
+  }
+  if (!d->pid) child(p[0], cmd.s) ;
+  setpgid(d->pid, d->pid) ;
+  stralloc_free(&cmd) ;
+  fd_close(p[0]) ;
+  d->fd = p[1] ;
+  return 0 ;
+}
+
+static int reap (deliver *d, int *wstat)
+{
+  pid_t r ;
+  do r = waitpid(d->pid, wstat, 0) ;
+  while (r < 0 && errno == EINTR) ;
+  d->pid = 0 ;
+  return r > 0 ;
+}
+
+static int mda_commit (deliver *d, stralloc *err)
+{
+  char fmt[UINT_FMT] ;
+  int wstat ;
+  int r = deliver_flush(d, err) ;
+  if (r) return r ;
+  fd_close(d->fd) ;
+  d->fd = -1 ;
+  if (!reap(d, &wstat)) return deliver_err(err, EX_OSERR, errno, "cannot wait for ", d->arg.s) ;
+  if (WIFSIGNALED(wstat))
+  {
+    fmt[uint_fmt(fmt, WTERMSIG(wstat))] = 0 ;
+    return deliver_err(err, EX_IOERR, 0, d->arg.s, " failed to execute (killed by signal ", fmt, ")") ;
+  }
+  if (WEXITSTATUS(wstat))
+  {
+    int e = WEXITSTATUS(wstat) ;
+    char const *name = mpop_sysexits_name(e) ;
+    fmt[uint_fmt(fmt, e)] = 0 ;
+    return deliver_err(err, e == EX_TEMPFAIL ? EX_TEMPFAIL : EX_IOERR, 0, d->arg.s, " returned exit status ", fmt, name ? " (" : 0, name, name ? ")" : 0) ;
+  }
+  if (d->epipe) return deliver_err(err, EX_IOERR, 0, d->arg.s, " did not read mail data") ;
+  return 0 ;
+}
+
+static void mda_abort (deliver *d)
+{
+  int wstat ;
+  if (d->pid > 0)
+  {
+    kill(-d->pid, SIGKILL) ;
+    kill(d->pid, SIGKILL) ;
+  }
+  if (d->fd >= 0) { fd_close(d->fd) ; d->fd = -1 ; }
+  if (d->pid > 0) reap(d, &wstat) ;
+}
+
+static int mda_sync (deliver *d, stralloc *err)
+{
+  (void)d ;
+  (void)err ;
+  return 0 ;
+}
+
+static void mda_close (deliver *d)
+{
+  (void)d ;
+}
+
+deliver_ops const deliver_mda_ops =
+{
+  .open = &mda_open,
+  .begin = &mda_begin,
+  .commit = &mda_commit,
+  .abort = &mda_abort,
+  .sync = &mda_sync,
+  .close = &mda_close
+} ;

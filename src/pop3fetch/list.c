@@ -1,0 +1,247 @@
+/* ISC license. */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/types.h>
+
+#include <mpop/err.h>
+#include <mpop/pop3.h>
+#include <mpop/uidls.h>
+
+#include "pop3fetch.h"
+#include "filter.h"
+
+#define MAX_MESSAGES 1000000
+
+static char const *line_str (stralloc *sa)
+{
+  if (!stralloc_0(sa)) mpop_dienomem() ;
+  sa->len-- ;
+  return sa->s ;
+}
+
+static void invalid_reply (session *s, char const *cmd)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!stralloc_cats(&sa, "invalid reply to command ") || !stralloc_cats(&sa, cmd) || !stralloc_0(&sa)) mpop_dienomem() ;
+  session_die(s, EX_PROTOCOL, sa.s, 0) ;
+}
+
+static void command (session *s, char const *cmd)
+{
+  int r = pop3_command(&s->p, cmd, 0) ;
+  if (r < 0) session_die_pop3(s) ;
+  if (!r)
+  {
+    stralloc sa = STRALLOC_ZERO ;
+    if (!stralloc_cats(&sa, "command ") || !stralloc_cats(&sa, cmd) || !stralloc_cats(&sa, " failed") || !stralloc_0(&sa)) mpop_dienomem() ;
+    pop3_fail(&s->p, EX_PROTOCOL, sa.s) ;
+    session_die_pop3(s) ;
+  }
+}
+
+ /* "n rest": the message index (0-based) and where rest starts, or 0 */
+static char const *scan_msgnum (session const *s, char const *l, unsigned int *i)
+{
+  unsigned int n ;
+  size_t k = uint_scan(l, &n) ;
+  if (!k || l[k] != ' ' || !n || n > s->n) return 0 ;
+  l += k ;
+  while (*l == ' ') l++ ;
+  *i = n - 1 ;
+  return l ;
+}
+
+void session_stat (session *s)
+{
+  char const *l ;
+  size_t k ;
+  command(s, "STAT") ;
+  l = line_str(&s->p.line) ;
+  if (!strncmp(l, "+OK", 3)) l += 3 ;
+  else l++ ;
+  while (*l == ' ') l++ ;
+  k = uint_scan(l, &s->n) ;
+  if (!k || l[k] != ' ') invalid_reply(s, "STAT") ;
+  l += k ;
+  while (*l == ' ') l++ ;
+  if (!uint64_scan(l, &s->total)) s->total = 0 ;
+  if (s->n > MAX_MESSAGES) session_die(s, EX_SOFTWARE, "cannot handle more than 1000000 messages", 0) ;
+  if (s->n && !(s->m = calloc(s->n, sizeof(msg)))) mpop_dienomem() ;
+  for (unsigned int i = 0 ; i < s->n ; i++) s->m[i].uid = NOUID ;
+}
+
+ /* Sizes are needed for the status line, the progress, killsize and
+    skipsize; -q without size limits does without LIST. */
+void session_list (session *s)
+{
+  stralloc line = STRALLOC_ZERO ;
+  unsigned char *seen ;
+  unsigned int count = 0 ;
+  if (!s->n) return ;
+  if (s->opts & OPT_QUIET && !s->haskill && !s->hasskip && !filter_command(s)) return ;
+  seen = calloc(s->n, 1) ;
+  if (!seen) mpop_dienomem() ;
+  command(s, "LIST") ;
+  for (;;)
+  {
+    char const *l ;
+    unsigned int i ;
+    int r = pop3_getline(&s->p, &line) ;
+    if (r < 0) session_die_pop3(s) ;
+    if (!r) break ;
+    l = scan_msgnum(s, line_str(&line), &i) ;
+    if (!l || seen[i]) invalid_reply(s, "LIST") ;
+    seen[i] = 1 ;
+    count++ ;
+    if (!uint64_scan(l, &s->m[i].size)) s->m[i].size = 0 ;
+  }
+  if (count != s->n) invalid_reply(s, "LIST") ;
+  s->sized = 1 ;
+  free(seen) ;
+  stralloc_free(&line) ;
+}
+
+static char const *uid_base ;
+
+static int uid_cmp (void const *a, void const *b)
+{
+  return strcmp(uid_base + ((msg const *const *)a)[0]->uid, uid_base + ((msg const *const *)b)[0]->uid) ;
+}
+
+ /* A UID is not a message identity: when the server gives the same UID to
+    several messages, none of them can be tracked. */
+static void forget_duplicates (session *s)
+{
+  msg **v = malloc(s->n * sizeof(msg *)) ;
+  unsigned int k = 0 ;
+  if (!v) mpop_dienomem() ;
+  for (unsigned int i = 0 ; i < s->n ; i++) if (s->m[i].uid != NOUID) v[k++] = s->m + i ;
+  uid_base = s->uids.s ;
+  qsort(v, k, sizeof(msg *), &uid_cmp) ;
+  for (unsigned int i = 0 ; i < k ; )
+  {
+    unsigned int j = i + 1 ;
+    while (j < k && !uid_cmp(v + i, v + j)) j++ ;
+    if (j > i + 1)
+    {
+      mpop_warn("the POP3 server gave the UID ", s->uids.s + v[i]->uid, " to several messages: they are treated as having no UID") ;
+      for (unsigned int m = i ; m < j ; m++) v[m]->uid = NOUID ;
+    }
+    i = j ;
+  }
+  free(v) ;
+}
+
+static int uid_ok (char const *uid, size_t len)
+{
+  if (!len) return 0 ;
+  for (size_t i = 0 ; i < len ; i++)
+    if ((unsigned char)uid[i] < 32 || uid[i] == 127) return 0 ;
+  return 1 ;
+}
+
+ /* Without UIDL (not in CAPA, or -ERR), every message is new. */
+void session_uidl (session *s)
+{
+  stralloc line = STRALLOC_ZERO ;
+  unsigned char *seen ;
+  unsigned int count = 0 ;
+  int r ;
+  if (!s->n) return ;
+  if (s->p.caps & POP3_CAP_CAPA && !(s->p.caps & POP3_CAP_UIDL)) return ;
+  r = pop3_command(&s->p, "UIDL", 0) ;
+  if (r < 0) session_die_pop3(s) ;
+  if (!r) return ;
+  seen = calloc(s->n, 1) ;
+  if (!seen) mpop_dienomem() ;
+  for (;;)
+  {
+    char const *l ;
+    unsigned int i ;
+    size_t len ;
+    r = pop3_getline(&s->p, &line) ;
+    if (r < 0) session_die_pop3(s) ;
+    if (!r) break ;
+    l = scan_msgnum(s, line_str(&line), &i) ;
+    if (!l || seen[i]) invalid_reply(s, "UIDL") ;
+    len = line.s + line.len - l ;
+    if (!uid_ok(l, len)) invalid_reply(s, "UIDL") ;
+    seen[i] = 1 ;
+    count++ ;
+    if (!uidls_uid_valid(l, len))
+    {
+      char fmt[UINT_FMT] ;
+      fmt[uint_fmt(fmt, i + 1)] = 0 ;
+      mpop_warn("the UID of message ", fmt, " cannot be stored: the message is treated as having no UID") ;
+      continue ;
+    }
+    s->m[i].uid = s->uids.len ;
+    if (!stralloc_catb(&s->uids, l, len) || !stralloc_0(&s->uids)) mpop_dienomem() ;
+  }
+  if (count != s->n) invalid_reply(s, "UIDL") ;
+  free(seen) ;
+  stralloc_free(&line) ;
+  forget_duplicates(s) ;
+}
+
+ /* Old or new, from the UIDLs file */
+void session_decide (session *s)
+{
+  for (unsigned int i = 0 ; i < s->n ; i++)
+  {
+    char const *uid = session_uid(s, i) ;
+    int64_t ts ;
+    if (uid && uidls_find(&s->u, uid, &ts))
+    {
+      s->m[i].flags |= M_OLD ;
+      s->m[i].ts = ts ;
+    }
+  }
+}
+
+ /* What to do with each message: old ones with only_new are not
+    retrieved; then killsize, then skipsize, then the filter. */
+void session_policy (session *s)
+{
+  for (unsigned int i = 0 ; i < s->n ; i++)
+  {
+    msg *m = s->m + i ;
+    if (m->flags & M_OLD && s->only_new) continue ;
+    if (s->haskill && m->size >= s->killsize)
+    {
+      m->flags |= M_KILLED ;
+      if (s->progress)
+      {
+        if (session_keeps(s, i)) out_policy(s, i, "skipping", "killsize + keep") ;
+        else out_policy(s, i, "deleting", "killsize") ;
+      }
+    }
+    else if (s->hasskip && m->size >= s->skipsize)
+    {
+      if (s->progress) out_policy(s, i, "skipping", "skipsize") ;
+    }
+    else m->flags |= M_RETR ;
+  }
+  session_filter(s) ;
+}
+
+ /* The deletion rule of mpop 1.4.23: a message is kept while the session
+    started less than keep seconds after its first-seen time. Messages seen
+    for the first time now, and messages without a UID, have age 0. */
+int session_keeps (session const *s, unsigned int i)
+{
+  int64_t age ;
+  if (s->keep > INT64_MAX) return 1 ;
+  age = s->m[i].flags & M_OLD ? s->start - s->m[i].ts : 0 ;
+  return age < (int64_t)s->keep ;
+}
+
+int session_recordable (session const *s, unsigned int i)
+{
+  return s->m[i].uid != NOUID ;
+}
