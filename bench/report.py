@@ -76,7 +76,10 @@ def load(path):
             elif k == "status" and len(r) >= 6:
                 status[(r[1], r[2])].append((r[3], r[4], r[5]))
             elif k == "proc" and len(r) >= 7:
-                procs[(r[1], r[2], r[3])].append((r[4], int(r[5]), int(r[6])))
+                anon = int(r[7]) if len(r) >= 9 and r[7] else None
+                fil = int(r[8]) if len(r) >= 9 and r[8] else None
+                syncs = int(r[9]) if len(r) >= 10 and r[9] else None
+                procs[(r[1], r[2], r[3])].append((r[4], int(r[5]), int(r[6]), anon, fil, syncs))
             elif k == "warm" and len(r) >= 7:
                 warm[(r[1], r[2], r[3])] = (r[4], r[5], r[6])
                 seen(r[1], r[2])
@@ -111,9 +114,15 @@ def per_process(plist):
     if not plist:
         return "–"
     parts = []
-    for exe, hwm, count in sorted(plist, key=lambda p: -p[1]):
-        parts.append("%s %s%s" % (exe, mib(hwm), (" (×%d)" % count) if count > 1 else ""))
-    return ", ".join(parts)
+    for exe, hwm, count, anon, fil, syncs in sorted(plist, key=lambda p: -p[1]):
+        extra = []
+        if anon is not None and fil is not None:
+            extra.append("%.1f anon + %.1f file" % (anon / 1024, fil / 1024))
+        if syncs:
+            extra.append("%d sync%s" % (syncs, "s" if syncs > 1 else ""))
+        parts.append("%s%s %s%s" % (exe, (" ×%d" % count) if count > 1 else "", mib(hwm),
+                                    (" [%s]" % ", ".join(extra)) if extra else ""))
+    return "; ".join(parts)
 
 
 def ratio(a, b):
@@ -328,7 +337,12 @@ METHOD = """
   is replaced by execve just before the kernel replaces it, and at exit before
   the memory is released. So every program image of the chain (mpop, pop3fetch,
   mdeliver; fetchmail, sh and safecat) gets its own peak, including shared
-  libraries' resident pages, as `ps` would count them. Copies made by
+  libraries' resident pages, as `ps` would count them. In brackets: what was
+  resident when the image ended, split into anonymous memory (heap, stacks,
+  buffers) and file pages (the program and its shared libraries, mostly
+  shared with other processes), in MiB. "N syncs": the fsync, fdatasync,
+  syncfs, sync and sync_file_range calls the program made in that run (all
+  its images together; rsstrace counts them too). Copies made by
   fork/vfork that exec at once are not listed. A program that ran several
   times shows its largest peak and the count.
 - **Case c (distance).** Two network namespaces (`ip netns add`), connected by

@@ -7,11 +7,17 @@
    program image that runs in its process tree: an image ends when its
    process calls execve (the old image is read just before the kernel
    replaces it) or exits (read in the exit stop, before the memory is
-   released). Only execve, execveat, fork/clone and exit stop the
-   tracees (a seccomp filter traps the exec calls), so the traced
-   programs run at full speed otherwise.
+   released). Only execve, execveat, the sync calls, fork/clone and exit
+   stop the tracees (a seccomp filter traps the exec and sync calls), so
+   the traced programs run at full speed otherwise.
 
-   FILE gets one line per image: "VmHWM-in-kB TAB pid TAB executable".
+   FILE gets one line per image: "VmHWM TAB pid TAB executable TAB
+   RssAnon TAB RssFile TAB syncs", sizes in kB; VmHWM is the peak resident
+   set of the image, RssAnon and RssFile what was resident when it ended
+   (anonymous memory, and pages of files: the program and its shared
+   libraries), syncs the number of fsync, fdatasync, syncfs, sync and
+   sync_file_range calls it made (the filter stops the tracees at these
+   too).
    The copy of rsstrace that execs prog is not listed, nor the short
    lived copies of a parent made by fork or vfork before they exec.
    Exits with prog's exit code (128+signal when killed).
@@ -52,7 +58,18 @@
 #endif
 
 #define MAXPROCS 4096
+#define TRAP_EXEC 1
+#define TRAP_SYNC 2
 #define EXELEN 512
+
+typedef struct mem_s mem, *mem_ref ;
+struct mem_s
+{
+  unsigned long hwm ;   /* VmHWM: peak resident set */
+  unsigned long anon ;  /* RssAnon, RssFile: the resident set when read */
+  unsigned long file ;
+  unsigned long syncs ; /* fsync, fdatasync, syncfs, sync, sync_file_range calls */
+} ;
 
 typedef struct proc_s proc, *proc_ref ;
 struct proc_s
@@ -61,8 +78,9 @@ struct proc_s
   unsigned int fresh : 1 ;   /* its initial SIGSTOP is still to come */
   unsigned int execd : 1 ;   /* its current image was loaded by execve */
   unsigned int sharedvm : 1 ; /* a vfork child that has not exec'd yet */
-  unsigned int pending : 1 ;  /* hwm/exe were read at an execve entry */
-  unsigned long hwm ;
+  unsigned int pending : 1 ;  /* m/exe were read at an execve entry */
+  mem m ;
+  unsigned long syncs ;       /* made by the current image */
   char exe[EXELEN] ;
 } ;
 
@@ -88,11 +106,19 @@ static proc *proc_new (pid_t pid)
   return p ;
 }
 
-static int read_hwm (pid_t pid, unsigned long *hwm, char *exe)
+static int status_field (char const *buf, char const *key, unsigned long *v)
+{
+  char const *s = strstr(buf, key) ;
+  if (!s) return 0 ;
+  s += strlen(key) ;
+  while (*s == ' ' || *s == '\t') s++ ;
+  return !!ulong_scan(s, v) ;
+}
+
+static int read_mem (pid_t pid, mem *m, char *exe)
 {
   char path[64] ;
   char buf[4096] ;
-  char *s ;
   size_t n = 6 ;
   ssize_t r ;
   int fd ;
@@ -105,11 +131,9 @@ static int read_hwm (pid_t pid, unsigned long *hwm, char *exe)
   fd_close(fd) ;
   if (r <= 0) return 0 ;
   buf[r] = 0 ;
-  s = strstr(buf, "\nVmHWM:") ;
-  if (!s) return 0 ;
-  s += 7 ;
-  while (*s == ' ' || *s == '\t') s++ ;
-  if (!ulong_scan(s, hwm)) return 0 ;
+  if (!status_field(buf, "\nVmHWM:", &m->hwm)) return 0 ;
+  if (!status_field(buf, "\nRssAnon:", &m->anon)) m->anon = 0 ;
+  if (!status_field(buf, "\nRssFile:", &m->file)) m->file = 0 ;
   memcpy(path + n, "/exe", 5) ;
   r = readlink(path, exe, EXELEN - 1) ;
   if (r < 0) r = 0 ;
@@ -142,14 +166,26 @@ static int is_thread (pid_t pid)
   return pid_scan(s, &tgid) && tgid != pid ;
 }
 
-static void emit (pid_t pid, unsigned long hwm, char const *exe)
+static void put_ulong (unsigned long u)
 {
   char fmt[ULONG_FMT] ;
-  buffer_put(&out, fmt, ulong_fmt(fmt, hwm)) ;
+  buffer_put(&out, fmt, ulong_fmt(fmt, u)) ;
+}
+
+static void emit (pid_t pid, mem const *m, char const *exe)
+{
+  char fmt[PID_FMT] ;
+  put_ulong(m->hwm) ;
   buffer_put(&out, "\t", 1) ;
   buffer_put(&out, fmt, pid_fmt(fmt, pid)) ;
   buffer_put(&out, "\t", 1) ;
   buffer_puts(&out, *exe ? exe : "?") ;
+  buffer_put(&out, "\t", 1) ;
+  put_ulong(m->anon) ;
+  buffer_put(&out, "\t", 1) ;
+  put_ulong(m->file) ;
+  buffer_put(&out, "\t", 1) ;
+  put_ulong(m->syncs) ;
   if (buffer_put(&out, "\n", 1) < 0) strerr_diefu1sys(EX_IOERR, "write output") ;
 }
 
@@ -161,10 +197,16 @@ static void child (char const *const *argv)
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, THIS_ARCH, 1, 0),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 2, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 7, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 6, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fsync, 6, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fdatasync, 5, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_syncfs, 4, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sync, 3, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sync_file_range, 2, 0),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | TRAP_EXEC),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | TRAP_SYNC),
   } ;
   struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f } ;
   if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0) strerr_diefu1sys(EX_OSERR, "PTRACE_TRACEME") ;
@@ -192,22 +234,33 @@ static void on_event (proc *p, int event)
       break ;
     }
     case PTRACE_EVENT_SECCOMP :
+      if (ptrace(PTRACE_GETEVENTMSG, p->pid, 0, &msg) < 0) break ;
+      if (msg == TRAP_SYNC) { p->syncs++ ; break ; }
       /* an execve is about to replace the image: read it now */
-      if (p->execd && read_hwm(p->pid, &p->hwm, p->exe)) p->pending = 1 ;
+      if (p->execd && read_mem(p->pid, &p->m, p->exe))
+      {
+        p->m.syncs = p->syncs ;
+        p->pending = 1 ;
+      }
       break ;
     case PTRACE_EVENT_EXEC :
-      if (p->execd && p->pending) emit(p->pid, p->hwm, p->exe) ;
+      if (p->execd && p->pending) emit(p->pid, &p->m, p->exe) ;
       p->pending = 0 ;
       p->execd = 1 ;
       p->sharedvm = 0 ;
+      p->syncs = 0 ;
       break ;
     case PTRACE_EVENT_EXIT :
     {
-      unsigned long hwm ;
+      mem m ;
       char exe[EXELEN] ;
       if (p->sharedvm || is_thread(p->pid)) break ;
-      if (read_hwm(p->pid, &hwm, exe)) emit(p->pid, hwm, exe) ;
-      else if (p->pending) emit(p->pid, p->hwm, p->exe) ;
+      if (read_mem(p->pid, &m, exe))
+      {
+        m.syncs = p->syncs ;
+        emit(p->pid, &m, exe) ;
+      }
+      else if (p->pending) emit(p->pid, &p->m, p->exe) ;
       p->pending = 0 ;
       break ;
     }
