@@ -12,7 +12,7 @@ $(B)/src/libmpop/deliver.o: src/libmpop/deliver.c src/include/mpop/deliver.h src
 $(B)/src/libmpop/deliver_exchange.o: src/libmpop/deliver_exchange.c src/include/mpop/deliver.h src/libmpop/deliver-internal.h
 $(B)/src/libmpop/deliver_maildir.o: src/libmpop/deliver_maildir.c src/include/mpop/deliver.h src/libmpop/deliver-internal.h
 $(B)/src/libmpop/deliver_mbox.o: src/libmpop/deliver_mbox.c src/include/mpop/deliver.h src/include/mpop/envfrom.h src/libmpop/deliver-internal.h
-$(B)/src/libmpop/deliver_mda.o: src/libmpop/deliver_mda.c src/include/mpop/deliver.h src/include/mpop/envfrom.h src/libmpop/deliver-internal.h
+$(B)/src/libmpop/deliver_mda.o: src/libmpop/deliver_mda.c src/include/mpop/deliver.h src/include/mpop/envfrom.h src/include/mpop/err.h src/libmpop/deliver-internal.h
 $(B)/src/libmpop/envfrom.o: src/libmpop/envfrom.c src/include/mpop/envfrom.h
 $(B)/src/libmpop/err.o: src/libmpop/err.c src/include/mpop/err.h
 $(B)/src/libmpop/eval.o: src/libmpop/eval.c src/include/mpop/account.h src/include/mpop/settings.h
@@ -47,9 +47,10 @@ $(B)/src/mpop/configure.o: src/mpop/configure.c src/include/mpop/account.h src/i
 $(B)/src/mpop/mpop.o: src/mpop/mpop.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/binpath.h src/include/mpop/config.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/mpop/configure.h src/mpop/options.h
 $(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/mpop/options.h
 $(B)/src/mpoploop/mpoploop.o: src/mpoploop/mpoploop.c src/include/mpop/binpath.h src/include/mpop/err.h
-$(B)/src/pop3fetch/list.o: src/pop3fetch/list.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
+$(B)/src/pop3fetch/filter.o: src/pop3fetch/filter.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/envfrom.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidls.h src/pop3fetch/filter.h src/pop3fetch/pop3fetch.h
+$(B)/src/pop3fetch/list.o: src/pop3fetch/list.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidls.h src/pop3fetch/filter.h src/pop3fetch/pop3fetch.h
 $(B)/src/pop3fetch/output.o: src/pop3fetch/output.c src/include/mpop/account.h src/include/mpop/config.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
-$(B)/src/pop3fetch/pop3fetch.o: src/pop3fetch/pop3fetch.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/stream.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
+$(B)/src/pop3fetch/pop3fetch.o: src/pop3fetch/pop3fetch.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/stream.h src/include/mpop/uidls.h src/pop3fetch/filter.h src/pop3fetch/pop3fetch.h
 $(B)/src/pop3fetch/retrieve.o: src/pop3fetch/retrieve.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/stream.h src/include/mpop/uidls.h src/pop3fetch/pop3fetch.h
 $(B)/src/pop3info/pop3info.o: src/pop3info/pop3info.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/x509.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
@@ -71,7 +72,7 @@ $(B)/bin/mpop: $(B)/src/mpop/mpop.o $(B)/src/mpop/options.o $(B)/src/mpop/config
 $(B)/bin/mpoploop: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/bin/mpoploop: $(B)/src/mpoploop/mpoploop.o $(B)/libmpop.a
 $(B)/bin/pop3fetch: EXTRA_LIBS := ${SKARNET_LIB} ${TLS_LIB} ${GSASL_LIB}
-$(B)/bin/pop3fetch: $(B)/src/pop3fetch/pop3fetch.o $(B)/src/pop3fetch/list.o $(B)/src/pop3fetch/output.o $(B)/src/pop3fetch/retrieve.o $(B)/libmpop.a
+$(B)/bin/pop3fetch: $(B)/src/pop3fetch/pop3fetch.o $(B)/src/pop3fetch/filter.o $(B)/src/pop3fetch/list.o $(B)/src/pop3fetch/output.o $(B)/src/pop3fetch/retrieve.o $(B)/libmpop.a
 $(B)/bin/pop3info: EXTRA_LIBS := ${TLS_LIB} ${GSASL_LIB} ${SKARNET_LIB}
 $(B)/bin/pop3info: $(B)/src/pop3info/pop3info.o $(B)/libmpop.a
 $(B)/bin/rcparse: EXTRA_LIBS := ${SKARNET_LIB}

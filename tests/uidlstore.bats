@@ -378,8 +378,17 @@ corrupt () # corrupt NAME CONTENT MESSAGE
   corrupt long-line " 1 h u\n$(head -c 8191 /dev/zero | tr '\0' x)\n" 'line 2: line longer than 8191 characters'
 }
 
+@test "add skips the stream uids of messages without a UID (a space and the number)" {
+  run us add <<< $'a\n 2\nb\n 17'
+  assert_success
+  assert_output ''
+  run uids_of pop.example.org joe "$F"
+  assert_output $'a\nb'
+  ! grep -q '^ 2\| 17' "$F.journal" 2>/dev/null
+}
+
 @test "invalid input: UIDs, usage, account" {
-  run us add <<< $'good\n bad'
+  run us add <<< $'good\nb\001ad'
   assert_failure 65
   assert_output "uidlstore: standard input, line 2: invalid UID"
   run us list

@@ -18,6 +18,7 @@
 
 #include <mpop/deliver.h>
 #include <mpop/envfrom.h>
+#include <mpop/err.h>
 #include "deliver-internal.h"
 
  /* mda CMD: "/bin/sh -c CMD" per message, %F replaced by the sanitised
@@ -83,29 +84,6 @@ static int reap (deliver *d, int *wstat)
   return r > 0 ;
 }
 
-static char const *sysexits_name (int e)
-{
-  static char const *const names[] =
-  {
-    "EX_USAGE: command line usage error",
-    "EX_DATAERR: data format error",
-    "EX_NOINPUT: cannot open input",
-    "EX_NOUSER: addressee unknown",
-    "EX_NOHOST: host name unknown",
-    "EX_UNAVAILABLE: service unavailable",
-    "EX_SOFTWARE: internal software error",
-    "EX_OSERR: system error (e.g., can't fork)",
-    "EX_OSFILE: critical OS file missing",
-    "EX_CANTCREAT: can't create (user) output file",
-    "EX_IOERR: input/output error",
-    "EX_TEMPFAIL: temporary failure",
-    "EX_PROTOCOL: remote error in protocol",
-    "EX_NOPERM: permission denied",
-    "EX_CONFIG: configuration error"
-  } ;
-  return e >= EX__BASE && e <= EX__MAX ? names[e - EX__BASE] : 0 ;
-}
-
 static int mda_commit (deliver *d, stralloc *err)
 {
   char fmt[UINT_FMT] ;
@@ -123,7 +101,7 @@ static int mda_commit (deliver *d, stralloc *err)
   if (WEXITSTATUS(wstat))
   {
     int e = WEXITSTATUS(wstat) ;
-    char const *name = sysexits_name(e) ;
+    char const *name = mpop_sysexits_name(e) ;
     fmt[uint_fmt(fmt, e)] = 0 ;
     return deliver_err(err, e == EX_TEMPFAIL ? EX_TEMPFAIL : EX_IOERR, 0, d->arg.s, " returned exit status ", fmt, name ? " (" : 0, name, name ? ")" : 0) ;
   }

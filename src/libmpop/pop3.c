@@ -240,7 +240,11 @@ void pop3_body_start (pop3 *p)
 ssize_t pop3_body_read (pop3 *p, char *buf, size_t max)
 {
   size_t n = 0 ;
-  if (p->bodystate == BODY_DONE || p->bodystate == BODY_IDLE) return 0 ;
+  if (p->bodystate == BODY_DONE || p->bodystate == BODY_IDLE)
+  {
+    p->bodystate = BODY_IDLE ;
+    return 0 ;
+  }
   while (n < max)
   {
     char const *s = p->in + p->inpos ;
@@ -278,7 +282,7 @@ ssize_t pop3_body_read (pop3 *p, char *buf, size_t max)
 
 int pop3_pending (pop3 const *p)
 {
-  return p->inpos < p->inlen || conn_pending(&p->c) ;
+  return p->bodystate == BODY_DONE || p->inpos < p->inlen || conn_pending(&p->c) ;
 }
 
  /* End */

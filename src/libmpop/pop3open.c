@@ -35,7 +35,7 @@ static int parse_timestamp (pop3 *p)
   for (char const *c = lt + 1 ; c < gt ; c++)
   {
     if (*c == '@') at = 1 ;
-    else if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr(".!#$%&'*+/=?^_`{|}~-", *c)))
+    else if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || (*c && strchr(".!#$%&'*+/=?^_`{|}~-", *c))))
       return 1 ;
   }
   if (!at) return 1 ;

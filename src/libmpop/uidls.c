@@ -263,10 +263,11 @@ int uidls_journal_add (uidls *u, char const *uid, int64_t ts, stralloc *err)
     stays in the middle of it. */
 static int journal_write (uidls *u, stralloc *err)
 {
-  if (allwrite(u->jfd, u->jbuf.s, u->jbuf.len) == u->jbuf.len && !fd_sync(u->jfd))
+  if (allwrite(u->jfd, u->jbuf.s, u->jbuf.len) == u->jbuf.len)
   {
     u->jsize += u->jbuf.len ;
     u->jbuf.len = 0 ;
+    u->jdirty = 1 ;
     return 0 ;
   }
   {
@@ -318,13 +319,20 @@ static int journal_open (uidls *u, stralloc *err)
   return 0 ;
 }
 
-int uidls_journal_sync (uidls *u, stralloc *err)
+int uidls_journal_flush (uidls *u, stralloc *err)
 {
   int e ;
   if (!u->jbuf.len) return 0 ;
   if (u->jfd < 0 && (e = journal_open(u, err))) return e ;
-  e = journal_write(u, err) ;
+  return journal_write(u, err) ;
+}
+
+int uidls_journal_sync (uidls *u, stralloc *err)
+{
+  int e = uidls_journal_flush(u, err) ;
   if (e) return e ;
+  if (u->jdirty && fd_sync(u->jfd) < 0) return syserr(err, u->journal, ": ", "") ;
+  u->jdirty = 0 ;
   if (u->jsync && !dir_sync(u->journal)) return syserr(err, "cannot sync the directory of ", u->journal, ": ") ;
   u->jsync = 0 ;
   return 0 ;

@@ -13,6 +13,7 @@
 #include <mpop/uidls.h>
 
 #include "pop3fetch.h"
+#include "filter.h"
 
 #define MAX_MESSAGES 1000000
 
@@ -82,7 +83,7 @@ void session_list (session *s)
   unsigned char *seen ;
   unsigned int count = 0 ;
   if (!s->n) return ;
-  if (s->opts & OPT_QUIET && !s->haskill && !s->hasskip) return ;
+  if (s->opts & OPT_QUIET && !s->haskill && !s->hasskip && !filter_command(s)) return ;
   seen = calloc(s->n, 1) ;
   if (!seen) mpop_dienomem() ;
   command(s, "LIST") ;
@@ -204,7 +205,7 @@ void session_decide (session *s)
 }
 
  /* What to do with each message: old ones with only_new are not
-    retrieved; then killsize, then skipsize. */
+    retrieved; then killsize, then skipsize, then the filter. */
 void session_policy (session *s)
 {
   for (unsigned int i = 0 ; i < s->n ; i++)
@@ -226,6 +227,7 @@ void session_policy (session *s)
     }
     else m->flags |= M_RETR ;
   }
+  session_filter(s) ;
 }
 
  /* The deletion rule of mpop 1.4.23: a message is kept while the session

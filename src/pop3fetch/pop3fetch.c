@@ -28,6 +28,7 @@
 #include <mpop/uidls.h>
 
 #include "pop3fetch.h"
+#include "filter.h"
 
 #define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A ] [ deliverer argv... ]"
 
@@ -99,7 +100,13 @@ void session_die (session *s, int code, char const *msg, char const *srvmsg)
   out_flush(s) ;
   if (s->connected) pop3_drop(&s->p) ;
   s->connected = 0 ;
-  if (s->uidls_locked) uidls_close(&s->u) ;
+  if (s->uidls_locked)
+  {
+    stralloc err = STRALLOC_ZERO ;
+    if (uidls_journal_sync(&s->u, &err) && err.len) mpop_warn(sa_str(&err)) ;
+    stralloc_free(&err) ;
+    uidls_close(&s->u) ;
+  }
   if (aborted) msg = "operation aborted" ;
   if (msg && *msg) mpop_info(msg) ;
   if (srvmsg && *srvmsg) mpop_info("POP3 server message: ", srvmsg) ;
@@ -178,7 +185,7 @@ static void session_login (session *s)
   r = auth_login(&s->p) ;
   wipe_password(s) ;
   if (r) session_die_pop3(s) ;
-  if (pop3_capa_after_login(&s->p, 0)) session_die_pop3(s) ;
+  if (pop3_capa_after_login(&s->p, !!filter_command(s))) session_die_pop3(s) ;
   checkpoint(s) ;
 }
 

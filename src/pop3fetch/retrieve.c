@@ -34,17 +34,21 @@ extern char **environ ;
     bytes of stream wait to be written, a body is streamed in chunks, and
     at most WINDOW_COUNT RETR commands (about WINDOW_BYTES of messages)
     are outstanding.
-    The deliverer gets a message only once the one before it is acked: it
-    then always finds its input empty after a message and acks it at once,
-    so that at most one message is ever stored but not yet recorded (what
-    a crash can make us deliver again). The server is not slowed down by
-    this: the next messages wait in our buffer. */
+    The deliverer is handed at most ACK_WINDOW messages that it has not
+    acked yet: it finds its input empty after at most that many messages,
+    syncs them together and acks them, so that at most ACK_WINDOW messages
+    are ever stored but not yet recorded (what a kill can make us deliver
+    again; each ack goes to the journal file at once). The server is not
+    slowed down by this: the next messages wait in our buffer. */
 
+#define ACK_WINDOW 2           /* messages handed to the deliverer, not yet acked */
 #define OUT_HIGH (256 * 1024)
 #define READ_CHUNK 65536
 #define WINDOW_COUNT 512
 #define WINDOW_BYTES (4 * 1024 * 1024)
 #define ACK_MAX (UIDLS_LINE_MAX + 2)
+#define SYNC_COUNT 64         /* journal lines flushed but not synced, at most */
+#define SYNC_MILLISECS 1000   /* how long they may wait for a sync, at most */
 #define CODE_DELIVERER (-1)   /* the deliverer failed: its exit code decides */
 
 enum rstate_e { R_IDLE, R_STATUS, R_BODY } ;
@@ -66,10 +70,11 @@ struct engine_s
   unsigned int nout ;       /* RETRs not completely answered */
   uint64_t bout ;           /* their LIST sizes */
   unsigned int acknext ;    /* next message to be acknowledged */
+  unsigned int unflushed ;  /* journal lines added but not written yet */
   unsigned int unsynced ;   /* journal lines not synced yet */
+  tain syncby ;             /* when they must be synced (unsynced > 0) */
   int rstate ;
   int finished ;            /* the stream is complete or abandoned */
-  int probe ;               /* read the body again without waiting (see read_body) */
   int code ;                /* the first late error, 0 if none */
   stralloc msg ;
   stralloc srvmsg ;
@@ -297,16 +302,10 @@ static void read_body (engine *e)
   }
   if (r < 0) fail_pop3(e) ;
   else if (!r) end_message(e) ;
-  /* pop3_pending() says nothing about a terminating line consumed with
-     the last data (after a line end): when no other reply is on its way to
-     wake us, read again once nothing else is ready (it returns 0 without
-     the network if the body is done, else it waits for more of it). */
-  e->probe = r > 0 && buf[len - 1] == '\n' && e->nout == 1 && !pop3_pending(&s->p) ;
 }
 
 static void read_server (engine *e)
 {
-  e->probe = 0 ;
   if (e->rstate == R_STATUS)
   {
     int r = pop3_status(&e->s->p) ;
@@ -323,16 +322,15 @@ static int server_wanted (engine const *e)
   return !e->code && e->rstate != R_IDLE && e->sfd >= 0 && e->out.len - e->outpos < OUT_HIGH ;
 }
 
-/* How far the stream may be written: up to the start of the message after
-   the first unacknowledged one */
+/* How far the stream may be written: up to the start of the message
+   ACK_WINDOW messages after the first unacknowledged one */
 static uint64_t write_limit (engine const *e)
 {
   session const *s = e->s ;
   unsigned int i ;
   if (e->pid <= 0) return UINT64_MAX ;
   i = next_retr(s, e->acknext) ;
-  if (i >= s->n) return UINT64_MAX ;
-  i = next_retr(s, i + 1) ;
+  for (unsigned int k = 0 ; k < ACK_WINDOW && i < s->n ; k++) i = next_retr(s, i + 1) ;
   if (i >= s->n || !(s->m[i].flags & M_BEGUN)) return UINT64_MAX ;
   return s->m[i].spos ;
 }
@@ -402,13 +400,32 @@ static int handle_ack (engine *e, char const *uid, size_t len)
     stralloc_free(&err) ;
     return 1 ;
   }
-  e->unsynced++ ;
+  e->unflushed++ ;
+  if (!e->unsynced++)
+  {
+    tain_from_millisecs(&e->syncby, SYNC_MILLISECS) ;
+    tain_add_g(&e->syncby, &e->syncby) ;
+  }
   return 1 ;
 }
 
 static int all_acked (engine const *e)
 {
   return e->finished && next_retr(e->s, e->acknext) >= e->s->n ;
+}
+
+ /* Each batch of acks is written to the journal at once: a kill of
+    pop3fetch then loses none of them. Power-loss safety waits for
+    sync_journal, in batches. */
+static void flush_journal (engine *e)
+{
+  stralloc err = STRALLOC_ZERO ;
+  if (!e->unflushed) return ;
+  e->unflushed = 0 ;
+  if (!uidls_journal_flush(&e->s->u, &err)) return ;
+  if (!err.len) nomem(e) ;
+  fail(e, EX_IOERR, err.s, err.len, "", 0) ;
+  stralloc_free(&err) ;
 }
 
 static void read_acks (engine *e)
@@ -428,9 +445,11 @@ static void read_acks (engine *e)
   {
     char *nl = memchr(e->ack + start, '\n', e->acklen - start) ;
     if (!nl) break ;
-    if (!handle_ack(e, e->ack + start, nl - (e->ack + start))) return ;
+    if (!handle_ack(e, e->ack + start, nl - (e->ack + start))) break ;
     start = nl + 1 - e->ack ;
   }
+  flush_journal(e) ;
+  if (e->afd < 0) return ;
   memmove(e->ack, e->ack + start, e->acklen - start) ;
   e->acklen -= start ;
   if (e->acklen == ACK_MAX) bad_ack(e, "the deliverer sent an acknowledgement that is too long") ;
@@ -440,11 +459,17 @@ static void sync_journal (engine *e)
 {
   stralloc err = STRALLOC_ZERO ;
   if (!e->unsynced) return ;
-  e->unsynced = 0 ;
+  e->unsynced = e->unflushed = 0 ;
   if (!uidls_journal_sync(&e->s->u, &err)) return ;
   if (!err.len) nomem(e) ;
   fail(e, EX_IOERR, err.s, err.len, "", 0) ;
   stralloc_free(&err) ;
+}
+
+ /* Syncs a full batch, or one that waited long enough */
+static void sync_due (engine *e)
+{
+  if (e->unsynced >= SYNC_COUNT || (e->unsynced && !tain_future(&e->syncby))) sync_journal(e) ;
 }
 
 static void bump_deadline (engine *e)
@@ -475,7 +500,7 @@ static void run (engine *e)
   {
     iopause_fd x[4] ;
     unsigned int nx = 0 ;
-    int xs = -1, xw = -1, xa = -1, pending = 0, probing = 0, r ;
+    int xs = -1, xw = -1, xa = -1, pending = 0, r ;
     if (aborted && !e->code) fail_text(e, EX_IOERR, "operation aborted") ;
     fill_window(e) ;
     if (e->finished && e->sfd >= 0 && e->outpos == e->out.len)
@@ -489,7 +514,6 @@ static void run (engine *e)
       else
       {
         x[nx].fd = pop3_fd(&s->p) ; x[nx].events = IOPAUSE_READ ; xs = nx++ ;
-        probing = e->probe ;
       }
     }
     if (writable(e))
@@ -505,18 +529,23 @@ static void run (engine *e)
     {
       x[nx].fd = abort_fd ; x[nx].events = IOPAUSE_READ ; nx++ ;
     }
-    r = iopause_g(x, nx, pending || probing ? &STAMP : &e->deadline) ;
+    r = iopause_g(x, nx, pending ? &STAMP : e->unsynced && tain_less(&e->syncby, &e->deadline) ? &e->syncby : &e->deadline) ;
     if (r < 0)
     {
       if (errno == EINTR) continue ;
       mpop_diesys(EX_OSERR, "iopause") ;
     }
-    if (!r && !pending && !probing) { timed_out(e, xs >= 0) ; continue ; }
+    if (!r && !pending)
+    {
+      if (e->unsynced && !tain_future(&e->syncby)) sync_journal(e) ;
+      else timed_out(e, xs >= 0) ;
+      continue ;
+    }
     bump_deadline(e) ;
     if (xa >= 0 && x[xa].revents) read_acks(e) ;
     if (xw >= 0 && x[xw].revents && writable(e)) write_stream(e) ;
-    if (server_wanted(e) && (pending || (probing && !r) || (xs >= 0 && x[xs].revents))) read_server(e) ;
-    sync_journal(e) ;
+    if (server_wanted(e) && (pending || (xs >= 0 && x[xs].revents))) read_server(e) ;
+    sync_due(e) ;
   }
   sync_journal(e) ;
 }

@@ -3,13 +3,14 @@
  /* Unit test of the POP3 client core against canned server bytes: status
     lines and response codes, bounded lines, CAPA parsing, multi-line
     replies, body streaming (dot-unstuffing and CRLF across every chunk
-    size), EOF, APOP, pipelined USER/PASS and the trace masking. The
-    "server" is a file read through the connection; what the client sends
-    goes to another file. */
+    size), EOF, the APOP timestamp of the greeting, APOP, pipelined
+    USER/PASS and the trace masking. The "server" is a file read through
+    the connection; what the client sends goes to another file. */
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sysexits.h>
 
 #include <skalibs/buffer.h>
@@ -162,6 +163,23 @@ static void test_body (account *a)
   }
 }
 
+ /* The dot consumed with the last data: pending until the 0 is read */
+static void test_body_pending (account *a)
+{
+  static char const data[] = "+OK\r\nline1\r\n.\r\n" ;
+  pop3 p ;
+  char buf[64] ;
+  session(&p, a, data, sizeof(data) - 1) ;
+  CHECK(pop3_status(&p) == 1, "body pending: status", 0) ;
+  pop3_body_start(&p) ;
+  CHECK(pop3_body_read(&p, buf, sizeof(buf)) == 6 && !memcmp(buf, "line1\n", 6), "body pending: data with the dot", 0) ;
+  CHECK(p.inpos == p.inlen, "body pending: nothing left buffered", 0) ;
+  CHECK(pop3_pending(&p), "body pending: the end is pending", 0) ;
+  CHECK(pop3_body_read(&p, buf, sizeof(buf)) == 0, "body pending: the end without the network", 0) ;
+  CHECK(!pop3_pending(&p), "body pending: nothing pending after the end", 0) ;
+  pop3_free(&p) ;
+}
+
 static void test_body_eof (account *a)
 {
   static char const data[] = "+OK\r\nline1\r\nline2 without end" ;
@@ -174,6 +192,37 @@ static void test_body_eof (account *a)
   while ((r = pop3_body_read(&p, buf, sizeof(buf))) > 0) ;
   CHECK(r == -1 && p.code == EX_IOERR, "body: EOF mid-message is an error", p.msg.s) ;
   pop3_free(&p) ;
+}
+
+ /* The greeting through pop3_open, on UCSPI descriptors 6 and 7 */
+static void greeting (account *a, char const *data, size_t len, char const *want)
+{
+  pop3 p ;
+  session(&p, a, data, len) ;
+  {
+    int r = fcntl(p.c.rfd, F_DUPFD, 8), w = fcntl(p.c.wfd, F_DUPFD, 8) ;
+    if (r < 0 || w < 0) strerr_diefu1sys(EX_OSERR, "duplicate descriptors") ;
+    fd_close(p.c.rfd) ;
+    fd_close(p.c.wfd) ;
+    if (fd_move(6, r) < 0 || fd_move(7, w) < 0) strerr_diefu1sys(EX_OSERR, "move descriptors to 6 and 7") ;
+  }
+  p.c.rfd = p.c.wfd = -1 ;
+  CHECK(!pop3_open(&p, a, POP3_UCSPI), "greeting: pop3_open", p.msg.s) ;
+  if (want) CHECK(p.caps & POP3_CAP_APOP && p.timestamp.len == strlen(want) && !memcmp(p.timestamp.s, want, p.timestamp.len), "APOP timestamp kept", want) ;
+  else CHECK(!(p.caps & POP3_CAP_APOP) && !p.timestamp.len, "no APOP timestamp", data) ;
+  pop3_free(&p) ;
+}
+
+static void test_greeting (account *a)
+{
+  static char const nul[] = "+OK <12\0\0@d>\r\n-ERR\r\n" ;
+  static char const rfc[] = "+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n-ERR\r\n" ;
+  static char const dovecot[] = "+OK Dovecot ready. <4d1.2.5f9b8e0c.Ab+/=@host>\r\n-ERR\r\n" ;
+  static char const blank[] = "+OK <a b@h>\r\n-ERR\r\n" ;
+  greeting(a, rfc, sizeof(rfc) - 1, "<1896.697170952@dbc.mtview.ca.us>") ;
+  greeting(a, dovecot, sizeof(dovecot) - 1, "<4d1.2.5f9b8e0c.Ab+/=@host>") ;
+  greeting(a, blank, sizeof(blank) - 1, 0) ;
+  greeting(a, nul, sizeof(nul) - 1, 0) ;
 }
 
 static void test_apop (account *a)
@@ -247,7 +296,9 @@ int main (void)
   test_long_line(&a) ;
   test_capa(&a) ;
   test_body(&a) ;
+  test_body_pending(&a) ;
   test_body_eof(&a) ;
+  test_greeting(&a) ;
   test_apop(&a) ;
   test_user_pipelined(&a) ;
   test_auth_choice(&a) ;

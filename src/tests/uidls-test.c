@@ -307,6 +307,38 @@ static void test_append (char const *dir)
   stralloc_free(&j) ;
 }
 
+ /* flushed lines are in the journal without a sync; buffered ones are not */
+static void test_flush (char const *dir)
+{
+  stralloc path = STRALLOC_ZERO ;
+  stralloc jpath = STRALLOC_ZERO ;
+  stralloc err = STRALLOC_ZERO ;
+  stralloc j = STRALLOC_ZERO ;
+  stralloc got = STRALLOC_ZERO ;
+  genalloc lists = GENALLOC_ZERO ;
+  char const *want = "[h u]<a|7><b|7>" ;
+  uidls u ;
+  size_t bad = 99 ;
+  int e ;
+  stralloc_cats(&path, dir) ; stralloc_cats(&path, "/flush") ; stralloc_0(&path) ;
+  stralloc_copyb(&jpath, path.s, path.len - 1) ; stralloc_cats(&jpath, ".journal") ; stralloc_0(&jpath) ;
+  e = uidls_open(&u, path.s, "h", "u", NOW, UIDLS_APPEND, &err) ;
+  if (!e) e = uidls_journal_add(&u, "a", 7, &err) ;
+  if (!e) e = uidls_journal_flush(&u, &err) ;
+  if (!e) e = uidls_journal_add(&u, "b", 7, &err) ;
+  if (!e) e = uidls_journal_flush(&u, &err) ;
+  if (!e) e = uidls_journal_flush(&u, &err) ;
+  if (!e) e = uidls_journal_add(&u, "lost", 7, &err) ;
+  if (!e) uidls_close(&u) ;
+  if (!e && openslurpclose(&j, jpath.s)) e = uidls_journal_parse(&lists, j.s, j.len, &bad) ;
+  dump(&got, &lists) ;
+  report(!e && !bad && same(&got, want), "flushed lines stay, buffered ones are dropped", got.s, got.len, want) ;
+  unlink_void(jpath.s) ;
+  unlink_void(path.s) ;
+  uidls_lists_free(&lists) ;
+  stralloc_free(&path) ; stralloc_free(&jpath) ; stralloc_free(&err) ; stralloc_free(&j) ; stralloc_free(&got) ;
+}
+
 int main (int argc, char const *const *argv)
 {
   char tmp[] = "/tmp/uidls-test.XXXXXX" ;
@@ -321,6 +353,7 @@ int main (int argc, char const *const *argv)
   test_journal() ;
   test_set() ;
   test_append(dir) ;
+  test_flush(dir) ;
   if (argc < 2) rmdir(dir) ;
   fmt[uint_fmt(fmt, ntests)] = 0 ;
   outs("1..") ; outs(fmt) ; outs("\n") ;

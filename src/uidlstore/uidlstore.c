@@ -152,7 +152,8 @@ static int do_list (where const *w, int all)
     the file at the end (or by the next program that opens it). While the
     input flows, a busy lock (say, pop3fetch reading the file at the other
     end of the pipeline) is not waited for: the lines stay pending and go
-    with the next batch. */
+    with the next batch. A line starting with a space is the stream uid
+    of a message without a UID: there is nothing to record. */
 
 static int try_open (uidls *u, where const *w, unsigned int flags)
 {
@@ -203,7 +204,7 @@ static int do_add (where const *w)
   fold(w, UIDLS_NOWAIT) ;
   while (reader_next(&r))
   {
-    if (r.line.len)
+    if (r.line.len && r.line.s[0] != ' ')
     {
       if (!uidls_uid_valid(r.line.s, r.line.len)) bad_uid(w, &batch, r.n) ;
       if (!stralloc_catb(&batch, r.line.s, r.line.len + 1)) mpop_dienomem() ;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <skalibs/buffer.h>
@@ -73,6 +74,22 @@ size_t fuzz_chunk (fuzz_rng *r, size_t max)
     default : n = fuzz_rand(r) & 1 ? 1 + fuzz_rand(r) % 3 : 1 + fuzz_rand(r) % 20000 ; break ;
   }
   return n < max ? n : max ;
+}
+
+ /* Randomness */
+
+static unsigned char randbyte ;
+
+void fuzz_random_reset (void)
+{
+  randbyte = 0 ;
+}
+
+ssize_t getrandom (void *buf, size_t len, unsigned int flags)
+{
+  (void)flags ;
+  for (size_t i = 0 ; i < len ; i++) ((unsigned char *)buf)[i] = randbyte++ ;
+  return len ;
 }
 
  /* The scripted server */

@@ -33,6 +33,11 @@ extern uint64_t fuzz_rand (fuzz_rng *) ;
     small or large pieces, depending on the mode the seed chose */
 extern size_t fuzz_chunk (fuzz_rng *, size_t max) ;
 
+ /* getrandom is replaced by a fixed sequence (0, 1, 2, ...) that
+    fuzz_random_reset starts again: libgsasl's nonces, and so whole SCRAM
+    exchanges, are the same for the same input. */
+extern void fuzz_random_reset (void) ;
+
  /* The scripted server: __wrap_conn_read hands out s in pieces chosen by
     rng, then end of file; __wrap_conn_put collects what the client sends
     into fuzz_sent (conn_flush then has nothing to write). */

@@ -13,7 +13,10 @@
       with a final newline added when it had none, each followed by one
       empty line;
     - each From line is "From SENDER Www Mmm dd hh:mm:ss yyyy" with the
-      message's sanitised sender. */
+      message's sanitised sender;
+    - deliver_tolf (CRLF to LF for single-message mode) gives the same
+      bytes whatever the pieces: every CRLF becomes LF, nothing else
+      changes. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -135,6 +138,26 @@ static void check_file (char const *path, char const *const *msgs, size_t const 
   stralloc_free(&got) ;
 }
 
+ /* The CRLF of the whole input turned into LF, in pieces and at once */
+static void check_tolf (char const *s, size_t len, fuzz_rng *rng)
+{
+  stralloc got = STRALLOC_ZERO, want = STRALLOC_ZERO ;
+  unsigned char cr = 0 ;
+  size_t pos = 0 ;
+  while (pos < len)
+  {
+    size_t n = fuzz_chunk(rng, len - pos) ;
+    if (!deliver_tolf(&got, s + pos, n, &cr)) abort() ;
+    pos += n ;
+  }
+  if (!deliver_tolf(&got, 0, 0, &cr)) abort() ;
+  for (size_t i = 0 ; i < len ; i++)
+    if (!(s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') && !stralloc_catb(&want, s + i, 1)) abort() ;
+  FUZZ_ASSERT(got.len == want.len && (!got.len || !memcmp(got.s, want.s, got.len)), "deliver_tolf differs from CRLF to LF") ;
+  stralloc_free(&got) ;
+  stralloc_free(&want) ;
+}
+
 int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
 {
   char const *path = fuzz_tmpfile("mbox") ;
@@ -177,6 +200,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   }
   deliver_close(&d) ;
   check_file(path, keptmsgs, keptlens, kept, nkept) ;
+  check_tolf((char const *)data + 2, size - 2, &rng) ;
   for (unsigned int i = 0 ; i < n ; i++) stralloc_free(senders + i) ;
   stralloc_free(&err) ;
   return 0 ;

@@ -4,15 +4,16 @@
     APOP timestamp, CAPA, status lines and response codes, the login
     methods and their choice, STLS, multi-line replies, QUIT. The input is
     three bytes of choices (how the server's bytes are cut into reads, auth
-    setting, pipelining, STLS, TLS already on, a SASL hook) then everything
-    the server says; pop3_open runs on UCSPI descriptors and reads through
-    the harness's scripted connection.
+    setting, pipelining, STLS, TLS already on, login through auth_login
+    with the real SASL code or through pop3_login with a stand-in SASL
+    hook) then everything the server says; pop3_open runs on UCSPI
+    descriptors and reads through the harness's scripted connection.
     Properties:
     - every failure has a sysexits code and a message; the message and the
       server message shown to the user have no control characters;
     - the SASL list is upper-case words separated by single spaces; the
-      APOP timestamp is "<...@...>" of safe characters, and only then is
-      APOP offered;
+      APOP timestamp is "<...@...>" of printable characters without
+      blanks, and only then is APOP offered;
     - with tls_starttls, the session never goes on in clear text (the TLS
       handshake cannot succeed here);
     - the password is never sent in clear text when the method was chosen
@@ -29,6 +30,7 @@
 #include <skalibs/stralloc.h>
 
 #include <mpop/account.h>
+#include <mpop/auth.h>
 #include <mpop/pop3.h>
 #include <mpop/settings.h>
 
@@ -61,6 +63,8 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
         set(a, S_TLS, k ? "on" : "off") ;
         set(a, S_TLS_STARTTLS, "on") ;
         set(a, S_TLS_CERTCHECK, "off") ;
+        set(a, S_USER, "joe") ;
+        set(a, S_PASSWORD, PASSWORD) ;
       }
   return 0 ;
 }
@@ -104,7 +108,7 @@ static void check_session (pop3 const *p)
     size_t n = p->timestamp.len ;
     FUZZ_ASSERT(n >= 3 && t[0] == '<' && t[n - 1] == '>' && memchr(t, '@', n), "APOP timestamp not <...@...>") ;
     for (size_t i = 1 ; i + 1 < n ; i++)
-      FUZZ_ASSERT((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') || strchr("._+/-@", t[i]), "APOP timestamp with an unsafe character") ;
+      FUZZ_ASSERT(t[i] > ' ' && t[i] < 127 && t[i] != '<' && t[i] != '>', "APOP timestamp with a blank, a control character or an angle bracket") ;
   }
 }
 
@@ -116,6 +120,26 @@ static int sasl_stub (pop3 *p, char const *mech, char const *user, char const *p
   r = pop3_command(p, "AUTH", mech) ;
   if (r < 0) return p->code ;
   return r ? 0 : pop3_fail(p, pop3_errcode(p, EX_NOPERM), "authentication failed") ;
+}
+
+ /* No line sent, nor the base64 text at its end, holds the password */
+static void check_no_password (void)
+{
+  stralloc dec = STRALLOC_ZERO ;
+  size_t pos = 0 ;
+  FUZZ_ASSERT(!fuzz_contains(&fuzz_sent, PASSWORD), "password sent in clear text") ;
+  while (pos < fuzz_sent.len)
+  {
+    char const *s = fuzz_sent.s + pos ;
+    char const *nl = memchr(s, '\n', fuzz_sent.len - pos) ;
+    size_t len = nl ? (size_t)(nl - s) : fuzz_sent.len - pos, start = len ;
+    while (start && s[start - 1] != ' ') start-- ;
+    if (len > start && s[len - 1] == '\r') len-- ;
+    dec.len = 0 ;
+    if (base64_decode(&dec, s + start, len - start)) FUZZ_ASSERT(!fuzz_contains(&dec, PASSWORD), "password sent in base64 without TLS") ;
+    pos += (nl ? (size_t)(nl - s) + 1 : fuzz_sent.len - pos) ;
+  }
+  secret_free(&dec) ;
 }
 
 static int multiline (pop3 *p, char const *cmd)
@@ -153,21 +177,21 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   starttls = (f1 >> 5) & 1 ;
   if (f1 & 0x40) flags |= POP3_SECURED ;
   fuzz_rng_init(&rng, data, 1) ;
+  fuzz_random_reset() ;
   fuzz_server((char const *)data + 3, size - 3, &rng) ;
   fuzz_ucspi() ;
   fuzz_pop3_begin(&p, a) ;
-  if (f2 & 1) p.sasl_hook = &sasl_stub ;
+  if (f2 & 8) p.sasl_hook = &sasl_stub ;
   r = pop3_open(&p, a, POP3_UCSPI | flags) ;
   if (starttls && !(flags & POP3_SECURED)) FUZZ_ASSERT(r, "STLS session went on without TLS") ;
   if (!r)
   {
     check_session(&p) ;
-    r = pop3_login(&p, "joe", PASSWORD) ;
+    r = f2 & 1 ? auth_login(&p) : pop3_login(&p, "joe", PASSWORD) ;
     if (!r) r = pop3_capa_after_login(&p, f2 & 2) ;
     if (!r) check_session(&p) ;
   }
-  if (!strcmp(a->v[S_AUTH], "apop") || (!strcmp(a->v[S_AUTH], "on") && !p.secured))
-    FUZZ_ASSERT(!fuzz_contains(&fuzz_sent, PASSWORD), "password sent in clear text") ;
+  if (!strcmp(a->v[S_AUTH], "apop") || (!strcmp(a->v[S_AUTH], "on") && !p.secured)) check_no_password() ;
   if (!r) r = multiline(&p, f2 & 4 ? "UIDL" : "LIST") ;
   if (!r) r = multiline(&p, "TOP 1 0") ;
   if (!r) r = pop3_quit(&p) ;

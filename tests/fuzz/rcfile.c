@@ -15,7 +15,9 @@
       ':' or ',';
     - every value, read back as rcparse's children read the environment
       (NORM_ENV), is valid and unchanged;
-    - --pretend shows a password as "*" only. */
+    - --pretend shows a password as "*" only;
+    - a tls_priorities value either gives a version range and at least
+      one cipher suite, or a config error. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +32,7 @@
 #include <mpop/account.h>
 #include <mpop/settings.h>
 
+#include "../../src/libmpop/tls-internal.h"
 #include "harness.h"
 
 #define HOME "/home/fuzz"
@@ -180,6 +183,18 @@ static void check_pretend (account const *a, char const *file)
   FUZZ_ASSERT(!strncmp(p, "*\n", 2) || !strncmp(p, "(not set)\n", 10), "--pretend shows a password") ;
 }
 
+static void check_priorities (char const *v)
+{
+  uint16_t suites[TLS_NSUITES] ;
+  unsigned int vmin = 0, vmax = 0 ;
+  size_t n = 0 ;
+  stralloc err = STRALLOC_ZERO ;
+  int r = tls_priorities(v, &vmin, &vmax, suites, &n, &err) ;
+  if (r) FUZZ_ASSERT(r == EX_CONFIG && err.len, "tls_priorities failed without a config error") ;
+  else FUZZ_ASSERT(vmin <= vmax && n >= 1 && n <= TLS_NSUITES, "tls_priorities gave nothing usable") ;
+  stralloc_free(&err) ;
+}
+
 static void check_accounts (rcfile *rc, char const *file)
 {
   for (unsigned int k = 0 ; k < rc->n ; k++)
@@ -190,6 +205,7 @@ static void check_accounts (rcfile *rc, char const *file)
     int r ;
     check_name(rc, k) ;
     check_values(a) ;
+    if (a->v[S_TLS_PRIORITIES]) check_priorities(a->v[S_TLS_PRIORITIES]) ;
     r = account_complete(a, file, AM_RETRIEVE, &err) ;
     FUZZ_ASSERT(!r || (r == EX_CONFIG && err.len), "account_complete failed without a config error") ;
     check_values(a) ;

@@ -4,9 +4,9 @@
     the native OAuth mechanisms): sasl_login against a scripted server.
     The input is one byte of choices (how the server's bytes are cut into
     reads), one byte choosing the mechanism, then what the server says
-    after AUTH. getrandom is replaced by a fixed sequence, so that the
-    client's SCRAM nonce is known and the seeds can hold whole SCRAM
-    exchanges with valid server proofs. Properties:
+    after AUTH. The harness's fixed getrandom makes the client's SCRAM
+    nonce known, so the seeds hold whole SCRAM and DIGEST-MD5 exchanges
+    with valid server proofs. Properties:
     - a success needs a final +OK from the server; a failure has a
       sysexits code and a message, and the message and the server message
       shown to the user have no control characters;
@@ -46,17 +46,6 @@ static char const *const mechs[] =
 static int keeps_password (char const *mech)
 {
   return !strncmp(mech, "SCRAM-", 6) || !strcmp(mech, "CRAM-MD5") || !strcmp(mech, "DIGEST-MD5") || !strcmp(mech, "NTLM") ;
-}
-
- /* Replaces the C library's: bytes 0, 1, 2... from the start of every
-    test input */
-static unsigned char randbyte ;
-
-ssize_t getrandom (void *buf, size_t len, unsigned int flags)
-{
-  (void)flags ;
-  for (size_t i = 0 ; i < len ; i++) ((unsigned char *)buf)[i] = randbyte++ ;
-  return len ;
 }
 
 static account a = { 0 } ;
@@ -142,7 +131,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   int r ;
   if (size < 2) return 0 ;
   mech = mechs[data[1] % NMECHS] ;
-  randbyte = 0 ;
+  fuzz_random_reset() ;
   fuzz_rng_init(&rng, data, 1) ;
   fuzz_server((char const *)data + 2, size - 2, &rng) ;
   fuzz_pop3_begin(&p, &a) ;

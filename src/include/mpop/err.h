@@ -25,4 +25,8 @@ extern char const *mpop_progname (char const *own) ;
  /* Replaces control characters by '?' in place, as mpop does in messages */
 extern char *mpop_sanitize (char *s, size_t len) ;
 
+ /* "EX_NAME: description" for a sysexits code, as mpop prints it after
+    an exit status, or 0 for other codes */
+extern char const *mpop_sysexits_name (int) ;
+
 #endif

@@ -177,7 +177,9 @@ extern void pop3_body_start (pop3 *) ;
 extern ssize_t pop3_body_read (pop3 *, char *buf, size_t max) ;
 
  /* For iopause: the fd to wait on for reading, and whether reading can
-    progress without the network (bytes already buffered or decrypted). */
+    progress without the network (bytes already buffered or decrypted, or
+    a body whose terminating "." was consumed with its last data, so that
+    the next pop3_body_read returns 0 at once). */
 #define pop3_fd(p) conn_fd(&(p)->c)
 extern int pop3_pending (pop3 const *) ;
 

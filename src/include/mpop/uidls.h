@@ -96,6 +96,7 @@ struct uidls_s
   int fd ;             /* the locked file, -1 if none */
   int jfd ;            /* the journal, -1 until the first sync */
   int jsync ;          /* the journal's directory entry is not yet synced */
+  int jdirty ;         /* lines written to the journal but not yet synced */
   uint64_t jsize ;     /* bytes of the journal known to be whole lines */
   size_t jbad ;        /* first invalid journal line that is not the last */
   stralloc jbuf ;      /* journal lines added but not yet synced */
@@ -103,7 +104,7 @@ struct uidls_s
   unsigned int flags ;
 } ;
 #define UIDLS_NOSELF ((size_t)-1)
-#define UIDLS_ZERO { .file = 0, .journal = 0, .lists = GENALLOC_ZERO, .self = 0, .selfnew = 0, .fd = -1, .jfd = -1, .jsync = 0, .jsize = 0, .jbad = 0, .jbuf = STRALLOC_ZERO, .now = 0, .flags = 0 }
+#define UIDLS_ZERO { .file = 0, .journal = 0, .lists = GENALLOC_ZERO, .self = 0, .selfnew = 0, .fd = -1, .jfd = -1, .jsync = 0, .jdirty = 0, .jsize = 0, .jbad = 0, .jbuf = STRALLOC_ZERO, .now = 0, .flags = 0 }
 
  /* Opens (creating it 0600 unless UIDLS_NOCREATE), locks (fcntl, retried
     for UIDLS_LOCK_TIMEOUT seconds; retried too when the path no longer names
@@ -119,9 +120,16 @@ extern int uidls_open (uidls *, char const *file, char const *host, char const *
 #define uidls_self(u) (&genalloc_s(uidls_list, &(u)->lists)[(u)->self].set)
 #define uidls_find(u, uid, ts) uidls_set_find(uidls_self(u), uid, ts)
 
- /* Records uid for this account in the journal: buffered by
-    uidls_journal_add, durable only once uidls_journal_sync returned 0. */
+ /* Records uid for this account in the journal, in three stages:
+    uidls_journal_add buffers the line in memory (lost if the process
+    dies); uidls_journal_flush writes the buffered lines to the journal
+    without forcing them to disk: once it returned 0 they survive the death
+    of the process (they are in the page cache) but not a power loss or a
+    system crash; uidls_journal_sync writes what is still buffered and
+    forces every line written so far to disk (file and directory entry):
+    once it returned 0 they survive a power loss too. */
 extern int uidls_journal_add (uidls *, char const *uid, int64_t ts, stralloc *err) ;
+extern int uidls_journal_flush (uidls *, stralloc *err) ;
 extern int uidls_journal_sync (uidls *, stralloc *err) ;
 
  /* Replaces this account's list by mine (moved into u, mine is left empty;
@@ -129,12 +137,12 @@ extern int uidls_journal_sync (uidls *, stralloc *err) ;
     file, fsync, rename, fsync of the directory; then removes the journal.
     mine must hold every UID journaled in this session that is to stay:
     the journal is gone afterwards. The lock is kept until uidls_close.
-    Without a commit (error paths), uidls_close leaves the synced journal
+    Without a commit (error paths), uidls_close leaves the flushed journal
     for the next uidls_open to fold in. */
 extern int uidls_commit (uidls *, uidls_set *mine, stralloc *err) ;
 
- /* Releases the lock and frees everything. Unsynced journal lines are
-    dropped. */
+ /* Releases the lock and frees everything. Lines still buffered (not
+    flushed) are dropped; flushed lines stay in the journal, synced or not. */
 extern void uidls_close (uidls *) ;
 
  /* The journal: uidls_journal_line appends one line to sa (0 = no memory);
