@@ -36,11 +36,6 @@ kill_inside () {
   done
 }
 
-# The programs of the retrieval chain, built from their own branches
-needs_chain () {
-  [ -x "$BIN/pop3fetch" ] && [ -x "$BIN/mdeliver" ] || skip "pop3fetch and mdeliver are not built"
-}
-
 # wait_gone PID: until it has exited (at most 10 s)
 wait_gone () {
   for _ in $(seq 100) ; do kill -0 "$1" 2>/dev/null || return 0 ; sleep 0.1 ; done
@@ -256,7 +251,6 @@ nobody HOME=$(getent passwd nobody | cut -d: -f6) -Q acct"
 }
 
 @test "examples: fetch-by-hand.sh composes pop3fetch | mdeliver | uidlstore add against Dovecot" {
-  needs_chain
   dovecot_start "$T/dovecot" --no-ssl
   dovecot_user hand secret
   dovecot_add_generated hand 7 51 small
@@ -296,7 +290,6 @@ X
 }
 
 @test "examples: the s6 service with the real chain retrieves from Dovecot" {
-  needs_chain
   command -v s6-svscan
   dovecot_start "$T/dovecot" --no-ssl
   dovecot_user s6user secret

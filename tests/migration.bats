@@ -19,11 +19,6 @@ setup () {
   common_setup
 }
 
-# The programs of the retrieval chain, built from their own branches
-needs_chain () {
-  [ -x "$BIN/pop3fetch" ] && [ -x "$BIN/mdeliver" ] || skip "pop3fetch and mdeliver are not built"
-}
-
 maildir () { mkdir -p "$1/new" "$1/cur" "$1/tmp" ; }
 count () { find "$1/new" "$1/cur" -type f | wc -l ; }
 
@@ -64,7 +59,6 @@ account () {
 }
 
 @test "migration: from mpop 1.4.18: the same ~/.mpoprc and UIDLs file, nothing fetched twice" {
-  needs_chain
   dovecot_user m1 secret
   batch m1 6 21 "$T/first"
   account m1 m1 "keep on"
@@ -90,7 +84,6 @@ account () {
 }
 
 @test "migration: from mpop 1.4.18 with keep off: our mpop carries on" {
-  needs_chain
   dovecot_user m2 secret
   batch m2 4 23 "$T/first"
   account m2 m2
@@ -117,7 +110,6 @@ fetchmail_run () { # USER...: fetchmail --keep --uidl for these Dovecot users
 }
 
 @test "migration: from fetchmail: its .fetchids imported, our mpop fetches only what fetchmail did not" {
-  needs_chain
   command -v fetchmail
   dovecot_user f1 secret
   dovecot_user 'f2@example.org' secret
@@ -194,7 +186,6 @@ EOF
 }
 
 @test "migration: from getmail: its oldmail file imported with its times, our mpop fetches only what getmail did not" {
-  needs_chain
   command -v getmail
   dovecot_user g1 secret
   batch g1 4 41 "$T/first"

@@ -272,7 +272,6 @@ X
 }
 
 @test "mpoploop: with our mpop against a server: LOGIN-DELAY learnt, a refused login backs off" {
-  [ -x "$BIN/pop3fetch" ] || skip "pop3fetch is not built"
   login_delay_backoff "$BIN/mpop"
 }
 
