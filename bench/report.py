@@ -332,8 +332,8 @@ METHOD = """
   client's and the server's): well above zero means that other work competed
   for the 2 cores and the absolute times are inflated.
 - **Peak RSS per process.** The untimed run goes under bench/rsstrace, a small
-  ptrace tool: a seccomp filter stops the traced processes only at execve and
-  exit, where rsstrace reads `VmHWM` from /proc/PID/status — for an image that
+  ptrace tool: a seccomp filter stops the traced processes only at execve, at
+  the sync calls and at exit, where rsstrace reads `VmHWM` from /proc/PID/status — for an image that
   is replaced by execve just before the kernel replaces it, and at exit before
   the memory is released. So every program image of the chain (mpop, pop3fetch,
   mdeliver; fetchmail, sh and safecat) gets its own peak, including shared
@@ -356,11 +356,14 @@ METHOD = """
   loopback and the TUN address), every client in the client namespace
   (`ip netns exec`). The self-check above times TCP connects and greetings
   across the link. Namespaces and devices are removed when the benchmark ends,
-  also on errors or Ctrl-C; a rerun first removes leftovers.
+  also on errors or Ctrl-C; a rerun first removes leftovers. In c, "other
+  CPU" includes the delay line's work and the kernel's for the TUN devices.
 - **Case f.** The UIDLs files are filled by one untimed run of each client that
   retrieves all 100 000 messages with `keep on` into an mbox on tmpfs (fetchmail:
   `bsmtp` to a file on tmpfs), so each client's own file format is written by
-  the client itself. The timed polls then find nothing new.
+  the client itself; the three run at the same time (they do not disturb each
+  other with keep on). The timed polls then find nothing new. The server's own
+  time for a session (above) is the floor of every client's poll here.
 - **Durability is not equal.** mpop 1.4.18 fsyncs each maildir file but not the
   directory, and into an mbox it first copies each message to a temporary file
   in $TMPDIR (here /tmp, the same disk), then appends it and fsyncs the mbox:
@@ -368,10 +371,14 @@ METHOD = """
   the directory (DESIGN §3.3, §4; it may batch them); safecat fsyncs the file.
   The fsync latency of the work directory's disk is measured at the start
   (above): with one fsync per message it bounds every case that delivers
-  many messages.
+  many messages. On this virtual machine it varies tenfold with the host's
+  load (0.4 to 5 ms per fsync have been seen): compare ratios, not absolute
+  times, between two `make bench`.
 - **Knobs.** `BENCH_RUNS=1` (fewer runs), `BENCH_CASES=a,e` (a subset),
-  `BENCH_FETCHMAIL_RUNS`, `BENCH_TIMEOUT`, `BENCH_WORK` (the corpora, 100 000
-  files for f, and the PKI are cached there between runs), `MPOP_BUILD`.
+  `BENCH_FETCHMAIL_RUNS`, `BENCH_FETCHMAIL=all` (fetchmail in b too),
+  `BENCH_TIMEOUT`, `BENCH_POPULATE_TIMEOUT`, `BENCH_WORK` (the corpora,
+  100 000 files for f, and the PKI are cached there between runs),
+  `MPOP_BUILD`. See bench/README.md.
   Raw numbers of every run: `$BENCH_WORK/run/results.tsv`.
 """
 
