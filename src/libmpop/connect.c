@@ -9,6 +9,8 @@
 #include <sysexits.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
@@ -111,7 +113,12 @@ static int try_addr (conn *c, struct addrinfo const *ai, struct addrinfo const *
     fd_close(fd) ;
     return r ;
   }
+  {
+    int one = 1 ;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ;
+  }
   c->rfd = c->wfd = fd ;
+  c->tcp = 1 ;
   return 0 ;
 }
 

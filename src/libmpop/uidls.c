@@ -437,6 +437,31 @@ static int remove_journal (uidls *u, stralloc *err)
   return dir_sync(u->journal) ? 0 : syserr(err, "cannot sync the directory of ", u->journal, ": ") ;
 }
 
+ /* Nothing to write when the file already holds exactly these bytes and
+    no journal is left to fold: a poll that found nothing new costs no
+    rewrite and no sync. */
+static int same_as_file (uidls const *u, char const *s, size_t len)
+{
+  struct stat st ;
+  char buf[8192] ;
+  size_t done = 0 ;
+  if (u->fd < 0 || fstat(u->fd, &st) < 0 || (uint64_t)st.st_size != len) return 0 ;
+  while (done < len)
+  {
+    size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf) ;
+    ssize_t r = pread(u->fd, buf, n, done) ;
+    if (r <= 0 || memcmp(buf, s + done, r)) return 0 ;
+    done += r ;
+  }
+  return 1 ;
+}
+
+static int journal_exists (uidls const *u)
+{
+  struct stat st ;
+  return u->jfd >= 0 || u->jbuf.len || !stat(u->journal, &st) || errno != ENOENT ;
+}
+
 int uidls_commit (uidls *u, uidls_set *mine, stralloc *err)
 {
   stralloc sa = STRALLOC_ZERO ;
@@ -451,9 +476,14 @@ int uidls_commit (uidls *u, uidls_set *mine, stralloc *err)
     uidls_set_free(mine) ;
   }
   if (!uidls_format(&sa, &u->lists)) e = EX_OSERR ;
-  else e = replace(u, sa.s, sa.len, err) ;
+  else if (!journal_exists(u) && same_as_file(u, sa.s, sa.len)) e = 0 ;
+  else
+  {
+    e = replace(u, sa.s, sa.len, err) ;
+    if (!e) e = remove_journal(u, err) ;
+  }
   stralloc_free(&sa) ;
-  return e ? e : remove_journal(u, err) ;
+  return e ;
 }
 
 void uidls_close (uidls *u)

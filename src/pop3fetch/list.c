@@ -56,11 +56,22 @@ static char const *scan_msgnum (session const *s, char const *l, unsigned int *i
   return l ;
 }
 
-void session_stat (session *s)
+ /* The server may take long to open a big mailbox before it answers
+    STAT: meanwhile is run between sending STAT and reading the reply. */
+void session_stat (session *s, void (*meanwhile) (session *))
 {
   char const *l ;
   size_t k ;
-  command(s, "STAT") ;
+  int r ;
+  if (pop3_queue(&s->p, "STAT", 0) || pop3_flush(&s->p)) session_die_pop3(s) ;
+  if (meanwhile) (*meanwhile)(s) ;
+  r = pop3_status(&s->p) ;
+  if (r < 0) session_die_pop3(s) ;
+  if (!r)
+  {
+    pop3_fail(&s->p, EX_PROTOCOL, "command STAT failed") ;
+    session_die_pop3(s) ;
+  }
   l = line_str(&s->p.line) ;
   if (!strncmp(l, "+OK", 3)) l += 3 ;
   else l++ ;

@@ -349,10 +349,9 @@ int main (int argc, char const *const *argv)
   session_login(&s) ;
   if (opts & OPT_AUTHONLY) return session_end(&s) ;
 
-  session_stat(&s) ;
+  session_stat(&s, &session_lock) ;
   session_list(&s) ;
   checkpoint(&s) ;
-  session_lock(&s) ;
   session_uidl(&s) ;
   session_decide(&s) ;
   if (!(opts & OPT_QUIET)) out_status(&s) ;

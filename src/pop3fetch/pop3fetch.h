@@ -84,7 +84,7 @@ extern volatile sig_atomic_t aborted ;
 extern int abort_fd ;          /* readable once a signal asked us to stop */
 
  /* list.c: STAT, LIST, UIDL and the decisions */
-extern void session_stat (session *) ;
+extern void session_stat (session *, void (*meanwhile) (session *)) ;
 extern void session_list (session *) ;
 extern void session_uidl (session *) ;
 extern void session_decide (session *) ;

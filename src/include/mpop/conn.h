@@ -55,8 +55,9 @@ struct conn_s
   stralloc addr ;             /* numeric address connected to, or empty */
   int code ;                  /* last error: sysexits code */
   stralloc err ;              /* last error: message */
+  int tcp ;                   /* rfd is a TCP socket */
 } ;
-#define CONN_ZERO { .rfd = -1, .wfd = -1, .tls = 0, .outlen = 0, .peername = STRALLOC_ZERO, .canon = STRALLOC_ZERO, .addr = STRALLOC_ZERO, .code = 0, .err = STRALLOC_ZERO }
+#define CONN_ZERO { .tcp = 0, .rfd = -1, .wfd = -1, .tls = 0, .outlen = 0, .peername = STRALLOC_ZERO, .canon = STRALLOC_ZERO, .addr = STRALLOC_ZERO, .code = 0, .err = STRALLOC_ZERO }
 
  /* Connects as the account says (host, port, socket, source_ip, proxy_*,
     timeout); with CONN_UCSPI takes fds 6/7. Does not start TLS. */
