@@ -165,6 +165,7 @@ void conn_close (conn *c)
   if (c->rfd >= 0) fd_close(c->rfd) ;
   c->rfd = c->wfd = -1 ;
   c->tcp = 0 ;
+  c->peerlen = 0 ;
   memset(c->out, 0, sizeof(c->out)) ;
   c->outlen = 0 ;
   stralloc_free(&c->peername) ;

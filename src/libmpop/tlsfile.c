@@ -14,6 +14,8 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 
+#include <mpop/conn.h>
+
 #include "tls-internal.h"
 
 #define TLS_FILE_MAX (16 << 20)
@@ -295,8 +297,9 @@ int tlsconf_load (tlsconf *tc, account const *a, stralloc *err)
   tc->name = a->v[S_TLS_HOST_OVERRIDE] ? a->v[S_TLS_HOST_OVERRIDE] : a->v[S_HOST] ;
   if (tc->name)
   {
-    if (inet_pton(AF_INET, tc->name, tc->ip) == 1) { tc->name_is_ip = 1 ; tc->iplen = 4 ; }
-    else if (inet_pton(AF_INET6, tc->name, tc->ip) == 1) { tc->name_is_ip = 1 ; tc->iplen = 16 ; }
+    unsigned int n = conn_ip_literal(tc->name, (char *)tc->ip) ;
+    if (n) { tc->name_is_ip = 1 ; tc->iplen = n ; }
+    else if (strchr(tc->name, ':') && inet_pton(AF_INET6, tc->name, tc->ip) == 1) { tc->name_is_ip = 1 ; tc->iplen = 16 ; }
   }
   if (a->v[S_TLS_FINGERPRINT] && !settings_fingerprint(a->v[S_TLS_FINGERPRINT], tc->pin, &tc->pinlen))
     return say(err, "invalid tls_fingerprint ", a->v[S_TLS_FINGERPRINT]) ;

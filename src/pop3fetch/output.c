@@ -233,6 +233,7 @@ void received_init (session *s)
   stralloc *sa = &s->received ;
   stralloc const *canon = &s->p.c.canon ;
   stralloc const *addr = &s->p.c.addr ;
+  conn_lookup_canon(&s->p.c) ;
   sa->len = 0 ;
   if (!stralloc_cats(sa, "Received: from ") || !stralloc_cats(sa, s->host)) mpop_dienomem() ;
   if (canon->len || addr->len)

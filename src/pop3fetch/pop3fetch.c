@@ -180,7 +180,7 @@ static void session_login (session *s)
   if (settings_onoff(setting_value(s, S_TLS)) && !settings_onoff(setting_value(s, S_TLS_CERTCHECK)))
     mpop_warn("TLS certificate verification is disabled (tls_certcheck off): the server is not authenticated") ;
   s->connected = 1 ;
-  if (pop3_open(&s->p, &s->a, settings_onoff(setting_value(s, S_RECEIVED_HEADER)) ? POP3_CANON : 0)) session_die_pop3(s) ;
+  if (pop3_open(&s->p, &s->a, 0)) session_die_pop3(s) ;
   checkpoint(s) ;
   r = auth_login(&s->p) ;
   wipe_password(s) ;

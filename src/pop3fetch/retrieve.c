@@ -42,8 +42,8 @@ extern char **environ ;
     slowed down by this: the next messages wait in our buffer. */
 
 #define ACK_WINDOW 2           /* messages handed to the deliverer, not yet acked */
-#define OUT_HIGH (256 * 1024)
-#define READ_CHUNK 65536
+#define OUT_HIGH (64 * 1024)
+#define READ_CHUNK 16384
 #define WINDOW_COUNT 512
 #define WINDOW_BYTES (4 * 1024 * 1024)
 #define ACK_MAX (UIDLS_LINE_MAX + 2)
