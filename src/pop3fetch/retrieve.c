@@ -282,6 +282,7 @@ static void read_body (engine *e)
 {
   session *s = e->s ;
   char buf[READ_CHUNK] ;
+  uint64_t lines = s->p.bodylines ;
   size_t len = 0 ;
   ssize_t r ;
   do
@@ -297,7 +298,7 @@ static void read_body (engine *e)
     before = e->out.len ;
     if (!mpopstream_put_data(&e->out, buf, len)) nomem(e) ;
     account_appended(e, before) ;
-    e->got += len + byte_count(buf, len, '\n') ;
+    e->got += len + (s->p.bodylines - lines) ;
     if (s->progress) out_progress(s, &e->pct, e->got, s->m[e->cur].size) ;
   }
   if (r < 0) fail_pop3(e) ;
