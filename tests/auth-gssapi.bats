@@ -18,6 +18,7 @@ _gss_ready () {
 }
 
 setup_file () {
+  export GSS_DIR="$BATS_FILE_TMPDIR"
   if ! _gss_ready ; then
     "$TESTS_DIR/../package/deps-install" test >/dev/null 2>&1 || true
     if ! _gss_ready ; then
@@ -26,7 +27,6 @@ setup_file () {
     fi
   fi
   export GSS_SKIP=''
-  export GSS_DIR="$BATS_FILE_TMPDIR"
   krb5_start "$GSS_DIR/krb5" >&3 2>&3
   krb5_user joe "$JOEPW"
   krb5_service pop/localhost "$GSS_DIR/pop.keytab"
@@ -49,6 +49,10 @@ setup () {
   [ -z "$GSS_SKIP" ] || skip "$GSS_SKIP"
   # each test has its own credentials cache
   export KRB5CCNAME="FILE:$T/cc"
+  # under SANITIZE=1: full stacks, so that LeakSanitizer sees the
+  # libgssglue leak tests/lsan.supp names (the default fast unwinder stops
+  # in libgssapi_krb5, which has no frame pointers)
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 }
 
 gss_rc () { # NAME [rc lines]: account default on localhost, user joe, auth gssapi, no password
