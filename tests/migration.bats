@@ -417,3 +417,17 @@ x 7"
     assert_output --partial "pop3fetch: usage: "
   done
 }
+
+@test "adopt: mpop's own way, --killsize=0 --keep=on, records everything without RETR or DELE" {
+  dovecot_user a5 secret
+  batch a5 3 56 "$T/first"
+  account a5 a5
+  run timeout 60 "$BIN/mpop" --killsize=0 --keep=on a5
+  assert_success
+  assert_line 'skipping message 3 of 3 (reason: killsize + keep)'
+  refute_line --partial 'retrieving'
+  [ "$(count "$HOME/Mail/a5")" -eq 0 ]
+  [ "$(dovecot_message_count a5)" -eq 3 ]
+  run "$BIN/rcparse" a5 "$BIN/uidlstore" list
+  assert_equal "$(cut -d' ' -f1 <<< "$output")" "$(server_uids a5)"
+}

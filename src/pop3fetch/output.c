@@ -192,8 +192,7 @@ void out_adopted (session const *s, unsigned int marked, unsigned int nouid)
   if (nouid)
   {
     put_uint(s, nouid) ;
-    put(s, nouid == 1 ? " message has" : " messages have") ;
-    put(s, " no usable UID and stays new\n") ;
+    put(s, nouid == 1 ? " message has no usable UID and stays new\n" : " messages have no usable UID and stay new\n") ;
   }
   buffer_flush(s->out) ;
 }
