@@ -30,8 +30,8 @@ struct sasllib_s
 } ;
 
  /* The library's functions, or 0 if it cannot be loaded; then, if err is
-    not 0, err holds why (EX_OSERR with an empty err when out of memory).
-    Loaded once per process; a failure is remembered. */
+    not 0, err holds why (empty when out of memory). Loaded once per
+    process; a failure is remembered. */
 extern sasllib const *sasllib_get (stralloc *err) ;
 
 #endif
