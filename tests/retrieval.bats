@@ -692,6 +692,41 @@ EOF
   refute_line --regexp '^DELE'
 }
 
+# mpop forwards SIGINT, SIGTERM and SIGHUP to its pop3fetch, which aborts as
+# mpop does; mpop waits for it, returns its code and runs no further account
+@test "retrieval: SIGTERM, SIGINT or SIGHUP to the mpop wrapper reaches pop3fetch: 74, no QUIT, no next account" {
+  scenario term <<'EOF2'
+messages 3 sizes=500,300000,500
+fault on=RETR arg=2 do=stall at-byte=100003 seconds=60
+EOF2
+  fp_start term --sessions 10
+  frc a "keep off"
+  { cat "$T/a.rc" ; printf 'account b : a\n' ; } | rc ab.rc >/dev/null
+  for sig in TERM INT HUP ; do
+    rm -rf "$T/md" "$T"/uidls.a* ; maildir "$T/md"
+    : > "$T/fp.log"
+    "$BIN/mpop" -q -C "$T/ab.rc" a b 2>"$T/err" 3>&- &
+    pid=$!
+    for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
+    for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/new")" ] && break ; sleep 0.05 ; done
+    kill -"$sig" "$pid" || { cat "$T/err" ; return 1 ; }
+    status=0 ; wait "$pid" || status=$?
+    [ "$status" -eq 74 ] || { echo "SIG$sig: mpop exited $status" ; cat "$T/err" ; return 1 ; }
+    run cat "$T/err"
+    assert_line "mpop: operation aborted"
+    [ "$(subjects "$T/md")" = "faultpop message 1" ]
+    [ "$(uids a)" = uid1 ]
+    run fp_commands
+    refute_line QUIT
+    refute_line --regexp '^DELE'
+    # one session only: account b was not run
+    [ "$(grep -c '^USER' <<<"$output")" -eq 1 ]
+    # no pop3fetch is left behind
+    run pgrep -f "^$BIN/pop3fetch"
+    assert_failure
+  done
+}
+
 @test "retrieval: a deliverer that stops reading times out: 74, nothing deleted" {
   scenario slow <<'EOF'
 messages 3 sizes=500,500,500
