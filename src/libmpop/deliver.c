@@ -109,6 +109,7 @@ int deliver_flush (deliver *d, stralloc *err)
   size_t n ;
   if (!d->blen) return 0 ;
   if (d->epipe) { d->blen = 0 ; return 0 ; }
+  if (d->method == DELIVER_MBOX) deliver_mbox_premark(d, d->blen) ;
   n = allwrite(d->fd, d->buf, d->blen) ;
   if (n < d->blen)
   {

@@ -68,7 +68,7 @@ struct deliver_s
   int method ;
   stralloc arg ;          /* DIR, FILE or CMD, NUL-terminated */
   int dirfd ;             /* maildir: tmp/; exchange: DIR */
-  int newfd ;             /* maildir: new/ */
+  int newfd ;             /* maildir: new/; mbox: FILE.mdeliver-tail */
   int fd ;                /* the message file, the mbox, or the MDA's stdin */
   pid_t pid ;             /* mda child */
   unsigned char inmsg ;
