@@ -526,6 +526,20 @@ time.sleep(1)' "$T/mbox" "$T/locked" &
   same_bytes "$T/mbox" "$T/mbox.orig"
 }
 
+@test "mdeliver: an mda that stops reading times out after the timeout setting: 74, nothing acked" {
+  printf 'Subject: big\n\n' > "$T/m"
+  head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 70 >> "$T/m"
+  MPOP_TIMEOUT=1 run timeout 60 "$MD" mda "echo started > $T/mda ; exec sleep 30" < "$T/m"
+  assert_failure 74
+  assert_output "mdeliver: echo started > $T/mda ; exec sleep 30 timed out"
+  [ -s "$T/mda" ]
+  # in stream mode, nothing is acked for that message
+  "$STREAMGEN" "$T/m" > "$T/stream"
+  MPOP_TIMEOUT=1 run timeout 60 "$MD" mda "exec sleep 30" < "$T/stream"
+  assert_failure 74
+  assert_output "mdeliver: exec sleep 30 timed out"
+}
+
 # SIGKILL cannot truncate back: the tail record FILE.mdeliver-tail lets the
 # next mdeliver remove what the killed one left (and keep what another
 # program appended after it)
