@@ -526,6 +526,14 @@ time.sleep(1)' "$T/mbox" "$T/locked" &
   same_bytes "$T/mbox" "$T/mbox.orig"
 }
 
+@test "mdeliver: an mda killed by a signal: the rest of its process group is killed too, nothing delivered" {
+  run "$MD" mda "( sleep 0.5 ; touch $T/survivor ) & kill -9 \$\$" < "$C/x-from.eml"
+  assert_failure 74
+  assert_output --partial "killed by signal 9"
+  sleep 1.5
+  [ ! -e "$T/survivor" ]
+}
+
 @test "mdeliver: an mda that stops reading times out after the timeout setting: 74, nothing acked" {
   printf 'Subject: big\n\n' > "$T/m"
   head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 70 >> "$T/m"

@@ -110,6 +110,20 @@ static int reap (deliver *d, int *wstat)
   return r > 0 ;
 }
 
+ /* Waits for the MDA without reaping it first: when it failed, the rest of
+    its process group is killed while the group still exists, so that no
+    survivor (e.g. the command a killed shell was running) delivers a
+    message reported as failed */
+static int wait_mda (deliver *d, int *wstat)
+{
+  siginfo_t si ;
+  int r ;
+  do r = waitid(P_PID, d->pid, &si, WEXITED | WNOWAIT) ;
+  while (r < 0 && errno == EINTR) ;
+  if (r == 0 && (si.si_code != CLD_EXITED || si.si_status)) kill(-d->pid, SIGKILL) ;
+  return reap(d, wstat) ;
+}
+
 static int mda_commit (deliver *d, stralloc *err)
 {
   char fmt[UINT_FMT] ;
@@ -118,7 +132,7 @@ static int mda_commit (deliver *d, stralloc *err)
   if (r) return r ;
   fd_close(d->fd) ;
   d->fd = -1 ;
-  if (!reap(d, &wstat)) return deliver_err(err, EX_OSERR, errno, "cannot wait for ", d->arg.s) ;
+  if (!wait_mda(d, &wstat)) return deliver_err(err, EX_OSERR, errno, "cannot wait for ", d->arg.s) ;
   if (WIFSIGNALED(wstat))
   {
     fmt[uint_fmt(fmt, WTERMSIG(wstat))] = 0 ;
