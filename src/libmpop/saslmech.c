@@ -110,6 +110,20 @@ static int oauth_step (saslmech *m, stralloc *out, stralloc *err)
   return 1 ;
 }
 
+ /* libgsasl copies NTLM's type 2 message into libntlm's structure without
+    looking at it, and libntlm reads the domain and the challenge from
+    there: a short one would leave them uninitialized. Ask for the
+    signature, the type, the 8-byte challenge and a domain inside. */
+static int ntlm_type2_ok (char const *in, size_t len)
+{
+  unsigned char const *u = (unsigned char const *)in ;
+  size_t dlen, off ;
+  if (len < 32 || memcmp(in, "NTLMSSP\0\2\0\0\0", 12)) return 0 ;
+  dlen = u[12] | (size_t)u[13] << 8 ;
+  off = u[16] | (size_t)u[17] << 8 | (size_t)u[18] << 16 | (size_t)u[19] << 24 ;
+  return off <= len && dlen <= len - off ;
+}
+
 int saslmech_step (saslmech *m, char const *in, size_t len, stralloc *out, stralloc *err)
 {
   char *o = 0 ;
@@ -118,6 +132,8 @@ int saslmech_step (saslmech *m, char const *in, size_t len, stralloc *out, stral
   if (m->steps++ && m->flags & SASLMECH_OAUTH)
     return (say(err, EX_PROTOCOL, "unexpected challenge", "", ""), -1) ;
   if (m->flags & SASLMECH_OAUTH) return oauth_step(m, out, err) ;
+  if (m->steps == 2 && !strcmp(m->name, "NTLM") && !ntlm_type2_ok(in, len))
+    return (say(err, EX_PROTOCOL, "the server's challenge is not an NTLM type 2 message", "", ""), -1) ;
   r = gsasl_step(m->session, in, len, &o, &olen) ;
   if (r != GSASL_OK && r != GSASL_NEEDS_MORE)
   {

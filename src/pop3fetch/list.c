@@ -152,11 +152,11 @@ void session_uidl (session *s)
   unsigned char *seen ;
   unsigned int count = 0 ;
   int r ;
-  if (!s->n) return ;
-  if (s->p.caps & POP3_CAP_CAPA && !(s->p.caps & POP3_CAP_UIDL)) return ;
+  s->nouidl = s->p.caps & POP3_CAP_CAPA && !(s->p.caps & POP3_CAP_UIDL) ;
+  if (!s->n || s->nouidl) return ;
   r = pop3_command(&s->p, "UIDL", 0) ;
   if (r < 0) session_die_pop3(s) ;
-  if (!r) return ;
+  if (!r) { s->nouidl = 1 ; return ; }
   seen = calloc(s->n, 1) ;
   if (!seen) mpop_dienomem() ;
   for (;;)
