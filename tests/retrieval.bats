@@ -467,8 +467,9 @@ EOF
   "$BIN/rcparse" -C "$T/a.rc" a "$BIN/pop3fetch" -q "$BIN/mdeliver" 2>"$T/err" 3>&- &
   pid=$!
   for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
-  # until the part before the stall has reached mdeliver
-  for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/tmp")" ] && break ; sleep 0.05 ; done
+  # until message 1 is stored and the part of message 2 before the stall has
+  # reached mdeliver
+  for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/tmp")" ] && [ -n "$(ls "$T/md/new")" ] && break ; sleep 0.05 ; done
   child=$(cat "/proc/$pid/task/$pid/children") || { cat "$T/err" ; ls -l "$T/md/new" "$T/md/tmp" ; cat "$T/fp.log" ; return 1 ; }
   [ -n "$child" ]
   kill -KILL "$pid"
