@@ -43,7 +43,7 @@ $(B)/src/libmpop/uidls_journal.o: src/libmpop/uidls_journal.c src/include/mpop/u
 $(B)/src/libmpop/uidls_parse.o: src/libmpop/uidls_parse.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
 $(B)/src/libmpop/uidls_set.o: src/libmpop/uidls_set.c src/include/mpop/uidls.h src/libmpop/uidls-internal.h
 $(B)/src/libmpop/x509.o: src/libmpop/x509.c src/include/mpop/x509.h
-$(B)/src/mdeliver/mdeliver.o: src/mdeliver/mdeliver.c src/include/mpop/deliver.h src/include/mpop/envfrom.h src/include/mpop/err.h src/include/mpop/stream.h
+$(B)/src/mdeliver/mdeliver.o: src/mdeliver/mdeliver.c src/include/mpop/deliver.h src/include/mpop/envfrom.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/stream.h
 $(B)/src/mpop/configure.o: src/mpop/configure.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/srv.h src/mpop/configure.h
 $(B)/src/mpop/mpop.o: src/mpop/mpop.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/binpath.h src/include/mpop/config.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/mpop/configure.h src/mpop/options.h
 $(B)/src/mpop/options.o: src/mpop/options.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/mpop/options.h

@@ -1,6 +1,7 @@
 /* ISC license. */
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <mpop/deliver.h>
 #include <mpop/envfrom.h>
 #include <mpop/err.h>
+#include <mpop/settings.h>
 #include <mpop/stream.h>
 
 #define USAGE "mdeliver [ -1 ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
@@ -297,6 +299,17 @@ static int is_stream (void)
   }
 }
 
+ /* The timeout setting bounds each wait for an MDA that does not read
+    (off: no bound) */
+static unsigned int mda_timeout (void)
+{
+  char const *x = getenv("MPOP_TIMEOUT") ;
+  unsigned long long n ;
+  if (!x || !*x) return 0 ;
+  if (!settings_number(x, &n)) mpop_die(EX_CONFIG, "invalid MPOP_TIMEOUT: ", x) ;
+  return !n || n > UINT_MAX ? UINT_MAX : (unsigned int)n ;
+}
+
 static void open_delivery (int argc, char const *const *argv)
 {
   int r ;
@@ -315,6 +328,7 @@ static void open_delivery (int argc, char const *const *argv)
     r = deliver_open_method(&d, m, argv[1], &err) ;
   }
   if (r) die_err(r) ;
+  d.timeout = mda_timeout() ;
 }
 
 int main (int argc, char const *const *argv)
