@@ -87,6 +87,8 @@ static char const *setting_value (session const *s, unsigned int i)
   return s->a.v[i] ? s->a.v[i] : settings_table[i].def ;
 }
 
+static int session_record (session *, int, stralloc *) ;
+
 static char const *sa_str (stralloc *sa)
 {
   if (!stralloc_0(sa)) return "" ;
@@ -103,7 +105,9 @@ void session_die (session *s, int code, char const *msg, char const *srvmsg)
   if (s->uidls_locked)
   {
     stralloc err = STRALLOC_ZERO ;
-    if (uidls_journal_sync(&s->u, &err) && err.len) mpop_warn(sa_str(&err)) ;
+    int r = uidls_journal_sync(&s->u, &err) ;
+    if (!r && s->late) r = session_record(s, 0, &err) ;
+    if (r && err.len) mpop_warn(sa_str(&err)) ;
     stralloc_free(&err) ;
     uidls_close(&s->u) ;
   }
@@ -260,28 +264,37 @@ static void session_dele (session *s)
   }
 }
 
- /* After +OK to QUIT: this account's list becomes the UIDs still on the
-    server that we know (old, delivered, killed), with their first-seen
-    times. The journal is folded into the file. */
-static void session_commit (session *s)
+ /* This account's list becomes the UIDs still on the server that we know
+    (old, delivered, killed), with their first-seen times; after +OK to
+    QUIT, without those deleted. The journal is folded into the file.
+    0 or a sysexits code, the message in err. */
+static int session_record (session *s, int quit, stralloc *err)
 {
-  stralloc err = STRALLOC_ZERO ;
   uidls_set mine = UIDLS_SET_ZERO ;
   int r ;
-  if (!s->n && s->keep == ULLONG_MAX) return ;
+  s->late = 0 ;
   for (unsigned int i = 0 ; i < s->n ; i++)
   {
     msg const *m = s->m + i ;
     char const *uid = session_uid(s, i) ;
     int64_t ts ;
-    if (!uid || m->flags & M_DELE) continue ;
+    if (!uid || (quit && m->flags & M_DELE)) continue ;
     if (m->flags & M_OLD) ts = m->ts ;
     else if (m->flags & (M_ACKED | M_KILLED)) ts = s->start ;
     else continue ;
     if (!uidls_set_add(&mine, uid, strlen(uid), ts)) mpop_dienomem() ;
   }
-  r = uidls_commit(&s->u, &mine, &err) ;
+  r = uidls_commit(&s->u, &mine, err) ;
   uidls_set_free(&mine) ;
+  return r ;
+}
+
+static void session_commit (session *s)
+{
+  stralloc err = STRALLOC_ZERO ;
+  int r ;
+  if (!s->n && s->keep == ULLONG_MAX) return ;
+  r = session_record(s, 1, &err) ;
   if (r)
   {
     if (r == EX_OSERR && !err.len) mpop_dienomem() ;
@@ -361,6 +374,7 @@ int main (int argc, char const *const *argv)
   session_policy(&s) ;
   checkpoint(&s) ;
 
+  s.late = 1 ;
   session_retrieve(&s) ;
   session_dele(&s) ;
   session_quit(&s) ;

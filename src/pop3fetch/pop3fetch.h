@@ -52,6 +52,7 @@ struct session_s
   uidls u ;
   int uidls_locked ;          /* u is open and locked */
   int connected ;             /* p needs pop3_drop on errors */
+  int late ;                  /* retrieval has begun: an error still records */
   unsigned int opts ;
   char const *const *deliverer ;  /* argv, or 0 in pipe mode */
   int64_t start ;             /* session start, wall clock */
