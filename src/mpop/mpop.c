@@ -1,6 +1,7 @@
 /* ISC license. */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -10,6 +11,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/env.h>
 #include <skalibs/exec.h>
+#include <skalibs/sig.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 
@@ -24,6 +26,23 @@
 #include "options.h"
 
 extern char **environ ;
+
+ /* SIGINT, SIGTERM and SIGHUP are passed on to the running session, which
+    stops cleanly; then no further account is processed (as mpop). */
+static volatile sig_atomic_t caught = 0 ;
+static volatile pid_t session_pid = 0 ;
+
+static void on_signal (int sig)
+{
+  caught = sig ;
+  if (session_pid > 0) kill(session_pid, sig) ;
+}
+
+static void signals_catch (void)
+{
+  if (sig_catch(SIGINT, &on_signal) < 0 || sig_catch(SIGTERM, &on_signal) < 0 || sig_catch(SIGHUP, &on_signal) < 0)
+    mpop_diesys(EX_OSERR, "cannot install signal handlers") ;
+}
 
 static void die_err (int code, stralloc *err)
 {
@@ -141,7 +160,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
   stralloc modifs = STRALLOC_ZERO ;
   stralloc prog = STRALLOC_ZERO ;
   stralloc deliverer = STRALLOC_ZERO ;
-  char const *argv[8] ;
+  char const *argv[9] ;
   unsigned int n = 0 ;
   size_t envlen = env_len((char const *const *)environ) ;
   pid_t pid ;
@@ -158,6 +177,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
     if (o->authonly) argv[n++] = "-A" ;
     binpath(&deliverer, argv0, "mdeliver") ;
     argv[n++] = deliverer.s ;
+    argv[n++] = "-q" ;
   }
   argv[n] = 0 ;
   {
@@ -170,8 +190,14 @@ static int run_account (account const *a, options const *o, char const *file, ch
     mpop_infosys("cannot run ", argv[0]) ;
     wstat = EX_UNAVAILABLE ;
   }
-  else if (wait_pid(pid, &wstat) < 0) mpop_diesys(EX_OSERR, "cannot wait for ", argv[0]) ;
-  else wstat = wait_estatus(wstat) ;
+  else
+  {
+    session_pid = pid ;
+    if (caught) kill(pid, caught) ;
+    if (wait_pid(pid, &wstat) < 0) mpop_diesys(EX_OSERR, "cannot wait for ", argv[0]) ;
+    session_pid = 0 ;
+    wstat = wait_estatus(wstat) ;
+  }
   stralloc_free(&modifs) ;
   stralloc_free(&prog) ;
   stralloc_free(&deliverer) ;
@@ -232,7 +258,8 @@ int main (int argc, char const *const *argv)
     goto end ;
   }
 
-  for (unsigned int i = 0 ; i < n ; i++)
+  signals_catch() ;
+  for (unsigned int i = 0 ; i < n && !caught ; i++)
   {
     int r ;
     if (o.debug)

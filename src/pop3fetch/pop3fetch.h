@@ -64,7 +64,6 @@ struct session_s
   uint64_t skipsize ;
   int haskill ;
   int hasskip ;
-  int sized ;                 /* LIST was asked: sizes are known */
   unsigned int n ;            /* STAT count */
   uint64_t total ;            /* STAT size */
   msg *m ;
