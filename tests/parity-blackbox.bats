@@ -468,3 +468,118 @@ retrieving message 3 of 3 (25 bytes): 100%'
   [ "$(tail -c 2 "$HOME/in.42" | od -An -c | tr -d ' ')" = '\n\n' ]
   is our a left a
 }
+
+@test "§12.12 pipelining: 150 messages; a server without PIPELINING gets one command per round trip and a CAPA after PASS" {
+  bb_scn many <<<'messages 150 sizes=300'
+  bb_scn nopipe <<'EOF2'
+pipelining off
+messages 3
+EOF2
+  item () { bb_run a many && { rm -f "$HOME/mbox" ; rm -rf "$T/fp" ; bb_run b nopipe ; } ; }
+  both item
+  same a
+  same b
+  # 1.4.18 keeps at most 100 commands in flight (notes §3.4: RETR 1-100,
+  # then 101-150, seen by a server that logged its reads); ours sends up to
+  # 512 commands or 4 MiB of messages at once, so these 150 go in one burst
+  # (1.4.18's own bursts cannot be checked here: it sends each command with
+  # its own send(), which a server may read in any number of pieces)
+  run grep -c '^RETR ' "$T/our/a.bursts" ; assert_output 1
+  run grep -o 'RETR [0-9]*' "$T/our/a.bursts" ; [ "${#lines[@]}" -eq 150 ]
+  run grep -c '^DELE ' "$T/our/a.bursts" ; assert_output 1
+  run grep -o 'DELE [0-9]*' "$T/our/a.bursts" ; [ "${#lines[@]}" -eq 150 ]
+  [ "$(grep -c '^From ' "$T/our/a.mbox")" -eq 150 ]
+  is our b bursts 'CAPA
+USER joe
+PASS <6 bytes>
+CAPA
+STAT
+LIST
+UIDL
+RETR 1
+RETR 2
+RETR 3
+DELE 1
+DELE 2
+DELE 3
+QUIT'
+}
+
+@test "§12.13 no CAPA and UIDL -ERR: USER and PASS apart, UIDL tried, all retrieved and deleted; with keep, again next time" {
+  bb_scn s <<'EOF2'
+capa-command off
+uidl off
+messages 3
+EOF2
+  item () { bb_run a s -k && bb_run b s -k && bb_run c s ; }
+  both item
+  same a
+  same b
+  same c
+  is our a bursts 'CAPA
+USER joe
+PASS <6 bytes>
+STAT
+LIST
+UIDL
+RETR 1
+RETR 2
+RETR 3
+QUIT'
+  is our b out 'joe at 127.0.0.1:
+new: 3 messages in 900 bytes, total: 3 messages in 900 bytes
+retrieving message 1 of 3 (300 bytes): 100%
+retrieving message 2 of 3 (300 bytes): 100%
+retrieving message 3 of 3 (300 bytes): 100%'
+  is our c left ''
+  [ "$(grep -c '^From ' "$HOME/mbox")" -eq 9 ]
+  is our c uidls ''
+}
+
+@test "§12.14 configuration errors: exact message and exit code, nothing contacted" {
+  cases () {
+    local d="$T/$WHO"
+    mkdir -p "$d"
+    printf 'account default\nport 0\nhost h\n' > "$HOME/.mpoprc" ; chmod 600 "$HOME/.mpoprc"
+    bb_client "$WHO" port || return 1
+    printf 'account default\nhost h\npassword x\ndelivery mbox ~/m\n' > "$HOME/.mpoprc" ; chmod 640 "$HOME/.mpoprc"
+    bb_client "$WHO" mode || return 1
+    rm -f "$HOME/.mpoprc"
+    bb_client "$WHO" missing || return 1
+    bb_client "$WHO" missingC -C "$HOME/nosuch" || return 1
+    printf 'account default\nhost h\ndelivery mbox ~/m\nkillsize 1M\n' > "$HOME/.mpoprc" ; chmod 600 "$HOME/.mpoprc"
+    bb_client "$WHO" size || return 1
+    printf 'account a\nhost h\n' > "$HOME/.mpoprc" ; chmod 600 "$HOME/.mpoprc"
+    bb_client "$WHO" nodelivery a || return 1
+    bb_client "$WHO" allnames -a a || return 1
+    bb_client "$WHO" noaccount b
+  }
+  both cases
+  for c in port mode missing missingC size nodelivery allnames noaccount ; do
+    same "$c" rc out err || return 1
+  done
+  is our port err "mpop: $HOME/.mpoprc: line 2: invalid argument 0 for command port"
+  is our port rc 78
+  is our mode err "mpop: $HOME/.mpoprc: contains secrets and therefore must have no more than user read/write permissions"
+  is our mode rc 78
+  is our missing rc 74
+  is our missingC err "mpop: $HOME/nosuch: No such file or directory"
+  is our size rc 78
+  is our nodelivery err "mpop: account a from $HOME/.mpoprc: no delivery information"
+  is our allnames err 'mpop: cannot use both --all-accounts and a list of accounts'
+  is our allnames rc 64
+  is our noaccount rc 78
+}
+
+@test "§12.15 --pretend: mpop's layout byte for byte, password as *, uidls file with %U and %H expanded" {
+  item () {
+    BB_PORT=110 bb_rc 'uidls_file ~/u/%U_at_%H'
+    bb_client "$WHO" a -P
+  }
+  both item
+  same a rc out err
+  run grep -E '^(password|uidls file) = ' "$T/our/a.out"
+  assert_output "password = *
+uidls file = $HOME/u/joe_at_127.0.0.1"
+  [ ! -e "$HOME/u" ]
+}
