@@ -583,3 +583,131 @@ retrieving message 3 of 3 (300 bytes): 100%'
 uidls file = $HOME/u/joe_at_127.0.0.1"
   [ ! -e "$HOME/u" ]
 }
+
+@test "§12.16 two failing accounts (77 and 75) give 75, each alone its own code; the good one between them still runs" {
+  bb_scn s <<<'messages 2'
+  refused=$(py -c 'import socket ; s = socket.socket() ; s.bind(("127.0.0.1", 0)) ; print(s.getsockname()[1])')
+  item () {
+    bb_server s --sessions 5 || return 1
+    cat > "$HOME/.mpoprc" <<EOF2
+defaults
+host 127.0.0.1
+port $BB_PORT
+user joe
+password secret
+auth user
+delivery mbox ~/mbox
+account bad
+password wrong
+account good
+account refused
+port $refused
+EOF2
+    chmod 600 "$HOME/.mpoprc"
+    faultpop_pid=$FAULTPOP_PID
+    FAULTPOP_PID='' bb_client "$WHO" bad bad || return 1
+    FAULTPOP_PID='' bb_client "$WHO" refused refused || return 1
+    FAULTPOP_PID=$faultpop_pid bb_client "$WHO" all -q bad good refused
+  }
+  both item
+  same bad rc out err
+  same refused rc out err
+  same all
+  is our bad rc 77
+  is our refused rc 75
+  is our refused err "mpop: cannot connect to 127.0.0.1, port $refused: Connection refused
+mpop: error during mail retrieval (account refused from $HOME/.mpoprc)"
+  is our all rc 75
+  is our all err "mpop: authentication failed (method USER)
+mpop: POP3 server message: -ERR [AUTH] Authentication failed.
+mpop: error during mail retrieval (account bad from $HOME/.mpoprc)
+mpop: cannot connect to 127.0.0.1, port $refused: Connection refused
+mpop: error during mail retrieval (account refused from $HOME/.mpoprc)"
+  [ "$(grep -c '^From ' "$HOME/mbox")" -eq 2 ]
+}
+
+@test "§12.17 DELE -ERR: nothing deleted (no QUIT), the UIDLs file lists all three; 1.4.18 exits 65, ours 76" {
+  bb_scn s <<'EOF2'
+messages 3
+fault on=DELE arg=2 do=err text="-ERR cannot delete message 2"
+EOF2
+  item () { bb_run a s ; }
+  both item
+  same a out err cmds left mbox uidls
+  # 1.4.18 maps the DELE failure through its UIDLs error table by mistake
+  # (notes §10 item 4): 65; ours: a protocol error, 76
+  is ref a rc 65
+  is our a rc 76
+  is our a err "mpop: command DELE 2 failed
+mpop: POP3 server message: -ERR cannot delete message 2
+mpop: error during mail retrieval (account default from $HOME/.mpoprc)"
+  is our a uidls ' 3 127.0.0.1 joe
+uid1
+uid2
+uid3'
+  run grep -x QUIT "$T/our/a.cmds" ; assert_output ''
+  is our a left "$(printf 'uid1\nuid2\nuid3')"
+}
+
+@test "§12.18 empty mailbox: 'no messages'; the stored list is pruned without keep, kept with keep" {
+  bb_scn s <<<''
+  item () {
+    mkdir -p "$HOME/.mpop_uidls"
+    printf ' 2 127.0.0.1 joe\nold1\nold2\n 1 other.example joe\nx\n' > "$HOME/.mpop_uidls/joe_at_127.0.0.1"
+    bb_run keep s -k || return 1
+    bb_run nokeep s
+  }
+  both item
+  same keep
+  same nokeep
+  is our keep out 'joe at 127.0.0.1:
+no messages'
+  is our keep uidls ' 2 127.0.0.1 joe
+old1
+old2
+ 1 other.example joe
+x'
+  is our nokeep uidls ' 1 other.example joe
+x'
+  is our nokeep cmds 'CAPA
+USER joe
+PASS <6 bytes>
+STAT
+QUIT'
+}
+
+@test "§12.19 UIDLs file errors: exact 'FILE, line N: ...', 65, nothing retrieved, no QUIT" {
+  bb_scn s <<<'messages 1'
+  item () {
+    local c n=0
+    mkdir -p "$HOME/.mpop_uidls"
+    for c in ' 1 127.0.0.1 joe\nuid9\n\n' ' 0 127.0.0.1 joe\n' ' 1 127.0.0.1 \nuid9\n' ' 1 127.0.0.1\nuid9\n' ' 3 127.0.0.1 joe\nuid1\nuid2\n' \
+             ' 2 127.0.0.1 joe\nuid1\n 1 h u\nx\n' 'uid1\n' ' 1 127.0.0.1  joe\nuid1\n' ; do
+      n=$((n + 1))
+      printf "$c" > "$HOME/.mpop_uidls/joe_at_127.0.0.1"
+      cp "$HOME/.mpop_uidls/joe_at_127.0.0.1" "$T/uidls.$n"
+      bb_run "e$n" s || return 1
+      cmp "$T/uidls.$n" "$HOME/.mpop_uidls/joe_at_127.0.0.1" || return 1
+    done
+  }
+  both item
+  for n in 1 2 3 4 5 6 7 8 ; do
+    same "e$n" rc out err cmds left mbox || return 1
+    is our "e$n" rc 65
+    run grep -E '^(UIDL|RETR|QUIT)' "$T/our/e$n.cmds" ; assert_output ''
+  done
+  f="$HOME/.mpop_uidls/joe_at_127.0.0.1"
+  tail="mpop: error during mail retrieval (account default from $HOME/.mpoprc)"
+  is our e1 err "mpop: $f, line 3: UID without a list
+$tail"
+  is our e2 err "mpop: $f, line 1: invalid number of UIDs
+$tail"
+  is our e3 err "mpop: $f, line 1: invalid or missing user name
+$tail"
+  is our e5 err "mpop: $f, line 3: too few UIDs for user joe, host 127.0.0.1
+$tail"
+  is our e4 err "mpop: $f, line 1: invalid or missing host name
+$tail"
+  is our e8 err "mpop: $f, line 1: invalid or missing host name
+$tail"
+}
