@@ -682,7 +682,7 @@ QUIT'
     local c n=0
     mkdir -p "$HOME/.mpop_uidls"
     for c in ' 1 127.0.0.1 joe\nuid9\n\n' ' 0 127.0.0.1 joe\n' ' 1 127.0.0.1 \nuid9\n' ' 1 127.0.0.1\nuid9\n' ' 3 127.0.0.1 joe\nuid1\nuid2\n' \
-             ' 2 127.0.0.1 joe\nuid1\n 1 h u\nx\n' 'uid1\n' ' 1 127.0.0.1  joe\nuid1\n' ; do
+             ' 2 127.0.0.1 joe\nuid1\n 1 h u\nx\n' 'uid1\n' ' 1  127.0.0.1 joe\nuid1\n' ; do
       n=$((n + 1))
       printf "$c" > "$HOME/.mpop_uidls/joe_at_127.0.0.1"
       cp "$HOME/.mpop_uidls/joe_at_127.0.0.1" "$T/uidls.$n"
