@@ -100,8 +100,9 @@ norm_uidls () {
 
 # bb_client WHO LABEL [mpop options...]: runs WHO (ref or our) once, with
 # stdin from /dev/null, against the server started by bb_server (waits for
-# it to end), and keeps in $T/WHO/LABEL.*: rc out err cmds bursts left
-# (messages still on the server) mbox uidls
+# it to end, unless BB_SESSION=N names the server session of this client),
+# and keeps in $T/WHO/LABEL.*: rc out err cmds bursts left (messages still
+# on the server) mbox uidls
 bb_client () {
   local who=$1 label=$2 prog rc=0 d="$T/$1"
   shift 2
@@ -110,8 +111,11 @@ bb_client () {
   ( cd "$HOME" && exec timeout 30 "$prog" "$@" ) </dev/null >"$d/$label.rawout" 2>"$d/$label.err" || rc=$?
   echo "$rc" > "$d/$label.rc"
   render < "$d/$label.rawout" > "$d/$label.out"
-  faultpop_wait 20 || true
-  if [ -e "$FAULTPOP_LOG" ] ; then
+  if [ -n "${BB_SESSION:-}" ] ; then
+    # several clients, one server: this one's session, the server runs on
+    faultpop_commands "$BB_SESSION" > "$d/$label.cmds"
+    faultpop_bursts "$BB_SESSION" > "$d/$label.bursts"
+  elif faultpop_wait 20 && [ -e "${FAULTPOP_LOG:-}" ] ; then
     faultpop_commands > "$d/$label.cmds"
     faultpop_bursts > "$d/$label.bursts"
     mv "$FAULTPOP_LOG" "$d/$label.log"
@@ -588,7 +592,7 @@ uidls file = $HOME/u/joe_at_127.0.0.1"
   bb_scn s <<<'messages 2'
   refused=$(py -c 'import socket ; s = socket.socket() ; s.bind(("127.0.0.1", 0)) ; print(s.getsockname()[1])')
   item () {
-    bb_server s --sessions 5 || return 1
+    bb_server s --sessions 3 || return 1
     cat > "$HOME/.mpoprc" <<EOF2
 defaults
 host 127.0.0.1
@@ -604,10 +608,9 @@ account refused
 port $refused
 EOF2
     chmod 600 "$HOME/.mpoprc"
-    faultpop_pid=$FAULTPOP_PID
-    FAULTPOP_PID='' bb_client "$WHO" bad bad || return 1
-    FAULTPOP_PID='' bb_client "$WHO" refused refused || return 1
-    FAULTPOP_PID=$faultpop_pid bb_client "$WHO" all -q bad good refused
+    BB_SESSION=1 bb_client "$WHO" bad bad || return 1
+    BB_SESSION=1 bb_client "$WHO" refused refused || return 1
+    bb_client "$WHO" all -q bad good refused
   }
   both item
   same bad rc out err
@@ -681,12 +684,14 @@ QUIT'
   item () {
     local c n=0
     mkdir -p "$HOME/.mpop_uidls"
+    bb_server s --sessions 8 || return 1
+    bb_rc
     for c in ' 1 127.0.0.1 joe\nuid9\n\n' ' 0 127.0.0.1 joe\n' ' 1 127.0.0.1 \nuid9\n' ' 1 127.0.0.1\nuid9\n' ' 3 127.0.0.1 joe\nuid1\nuid2\n' \
              ' 2 127.0.0.1 joe\nuid1\n 1 h u\nx\n' 'uid1\n' ' 1  127.0.0.1 joe\nuid1\n' ; do
       n=$((n + 1))
       printf "$c" > "$HOME/.mpop_uidls/joe_at_127.0.0.1"
       cp "$HOME/.mpop_uidls/joe_at_127.0.0.1" "$T/uidls.$n"
-      bb_run "e$n" s || return 1
+      BB_SESSION=$n bb_client "$WHO" "e$n" || return 1
       cmp "$T/uidls.$n" "$HOME/.mpop_uidls/joe_at_127.0.0.1" || return 1
     done
   }
@@ -710,4 +715,57 @@ $tail"
 $tail"
   is our e8 err "mpop: $f, line 1: invalid or missing host name
 $tail"
+}
+
+@test "§12.20 UIDLs file locked by another process: after 10 s 'cannot lock', 74; the server saw LIST, no UIDL, no QUIT" {
+  bb_scn s <<<'messages 2'
+  # both clients at once (the lock costs 10 s each), each with its own
+  # $HOME, server and lock holder; their outputs differ only by $HOME
+  local w pids=() holders=()
+  for w in ref our ; do
+    local h="$T/$w.h" d="$T/$w.fp"
+    mkdir -p "$h/.mpop_uidls" "$d" "$T/$w"
+    printf ' 1 127.0.0.1 joe\nuid1\n' > "$h/.mpop_uidls/joe_at_127.0.0.1"
+    py "$FAULTPOP" --scenario "$T/s.scn" --port-file "$d/port" --log "$d/log" --state "$d/state" \
+      --idle-timeout 30 </dev/null >"$d/out" 2>&1 3>&- &
+    pids+=($!)
+    py -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+open(sys.argv[2], "w").close()
+time.sleep(40)' "$h/.mpop_uidls/joe_at_127.0.0.1" "$h/locked" 3>&- &
+    holders+=($!)
+  done
+  BB_HOLDER="${holders[*]} ${pids[*]}"
+  for w in ref our ; do
+    wait_for test -e "$T/$w.h/locked" -a -s "$T/$w.fp/port"
+    printf 'account default\nhost 127.0.0.1\nport %s\nuser joe\npassword secret\nauth user\ndelivery mbox ~/mbox\n' \
+      "$(cat "$T/$w.fp/port")" > "$T/$w.h/.mpoprc"
+    chmod 600 "$T/$w.h/.mpoprc"
+  done
+  ( cd "$T/ref.h" && HOME="$T/ref.h" exec timeout 30 "$REFMPOP" ) </dev/null >"$T/ref/a.out" 2>"$T/ref/a.err" 3>&- &
+  r=$!
+  ( cd "$T/our.h" && HOME="$T/our.h" exec timeout 30 "$BIN/mpop" ) </dev/null >"$T/our/a.out" 2>"$T/our/a.err" 3>&- &
+  o=$!
+  rc=0 ; wait "$r" || rc=$? ; echo "$rc" > "$T/ref/a.rc"
+  rc=0 ; wait "$o" || rc=$? ; echo "$rc" > "$T/our/a.rc"
+  kill ${holders[*]} ${pids[*]} 2>/dev/null || true
+  wait ${holders[*]} ${pids[*]} 2>/dev/null || true
+  BB_HOLDER=''
+  for w in ref our ; do
+    sed -i "s|$T/$w.h|HOME|g" "$T/$w/a.err"
+    FAULTPOP_LOG="$T/$w.fp/log" faultpop_commands > "$T/$w/a.cmds"
+    norm_uidls "$T/$w.h/.mpop_uidls/joe_at_127.0.0.1" > "$T/$w/a.uidls"
+  done
+  same a rc out err cmds uidls
+  is our a rc 74
+  is our a err 'mpop: cannot lock HOME/.mpop_uidls/joe_at_127.0.0.1 (tried for 10 seconds): Resource temporarily unavailable
+mpop: error during mail retrieval (account default from HOME/.mpoprc)'
+  is our a cmds 'CAPA
+USER joe
+PASS <6 bytes>
+STAT
+LIST'
+  [ ! -e "$T/our.h/mbox" ]
 }
