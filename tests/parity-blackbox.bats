@@ -769,3 +769,36 @@ STAT
 LIST'
   [ ! -e "$T/our.h/mbox" ]
 }
+
+# ------------------------------------------------------------ output, notes §7
+
+@test "§7 progress on a terminal: mpop's animation ('  0%', 3 digits and 3 backspaces, rising, '100')" {
+  bb_scn s <<<'messages 3 sizes=300,200000,5000'
+  item () {
+    local d="$T/$WHO" prog
+    mkdir -p "$d"
+    bb_server s || return 1
+    bb_rc
+    if [ "$WHO" = ref ] ; then prog=$REFMPOP ; else prog="$BIN/mpop" ; fi
+    ( cd "$HOME" && exec /usr/bin/python3 "$TESTS_DIR/lib/ptyrun.py" --timeout 20 -- "$prog" ) > "$d/pty" 3>&-
+    faultpop_wait 20
+  }
+  both item
+  for w in ref our ; do
+    run py - "$T/$w/pty" <<'EOF2'
+import ast, re, sys
+out = ast.literal_eval(open(sys.argv[1]).read().split("\n")[0][len("output="):])
+lines = [l for l in out.split("\r\n") if l.startswith("retrieving")]
+assert len(lines) == 3, lines
+for l in lines:
+    m = re.fullmatch(r"retrieving message \d of 3 \([^)]*\): (  0%\x08{4})((?:[ \d]{3}\x08{3})*)100", l)
+    assert m, repr(l)
+    steps = [int(x) for x in re.findall(r"[ \d]{3}(?=\x08{3})", m.group(2))]
+    assert steps == sorted(set(steps)) and all(0 < p <= 99 for p in steps), steps
+print(len(re.findall(r"[ \d]{3}\x08{3}", lines[1])) > 1)
+EOF2
+    assert_success
+    assert_output True
+    grep -q 'status=exit 0' "$T/$w/pty"
+  done
+}
