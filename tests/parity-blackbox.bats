@@ -802,3 +802,31 @@ EOF2
     grep -q 'status=exit 0' "$T/$w/pty"
   done
 }
+
+@test "-d: the configuration, then the dialogue and the status, all on stdout, in mpop's order; the password masked" {
+  bb_scn s <<<'messages 3'
+  item () { bb_run a s -d ; }
+  both item
+  same a rc err cmds left mbox uidls
+  # 1.4.18 prints the lines with their CR, the message bodies of RETR and
+  # TOP, and the password; ours none of these (a trace must not grow with
+  # the mail, nor show a secret)
+  py - "$T/ref/a.out" > "$T/ref/a.trace" <<'EOF2'
+import re, sys
+skip = False
+for l in open(sys.argv[1], encoding="latin-1").read().split("\n")[:-1]:
+    l = l.rstrip("\r")
+    if skip:
+        skip = l != "<-- ."
+        continue
+    if re.fullmatch(r"<-- \+OK \d+ octets", l):
+        skip = True
+    if l.startswith("--> PASS "):
+        l = "--> PASS ********"
+    print(l)
+EOF2
+  diff -u "$T/ref/a.trace" "$T/our/a.out"
+  grep -qx -- '--> PASS \*\*\*\*\*\*\*\*' "$T/our/a.out"
+  run grep -c secret "$T/our/a.out" ; assert_output 0
+  grep -qx 'using account default from .*' "$T/our/a.out"
+}

@@ -84,12 +84,23 @@ int pop3_errcode (pop3 const *p, int dflt)
 
  /* Trace */
 
+static void trace (buffer *b, int dir, char const *line, size_t len)
+{
+  buffer_puts(b, dir == POP3_TRACE_IN ? "<-- " : "--> ") ;
+  buffer_put(b, line, len) ;
+  buffer_putflush(b, "\n", 1) ;
+}
+
 void pop3_trace_stderr (pop3 *p, int dir, char const *line, size_t len)
 {
   (void)p ;
-  buffer_puts(buffer_2, dir == POP3_TRACE_IN ? "<-- " : "--> ") ;
-  buffer_put(buffer_2, line, len) ;
-  buffer_putflush(buffer_2, "\n", 1) ;
+  trace(buffer_2, dir, line, len) ;
+}
+
+void pop3_trace_stdout (pop3 *p, int dir, char const *line, size_t len)
+{
+  (void)p ;
+  trace(buffer_1, dir, line, len) ;
 }
 
  /* Output */

@@ -163,7 +163,7 @@ static void session_init (session *s, unsigned int opts, char const *const *deli
   s->out = s->deliverer ? buffer_1 : buffer_2 ;
   s->tty = isatty(buffer_fd(s->out)) ;
   s->progress = !(opts & (OPT_QUIET | OPT_HALFQUIET | OPT_DEBUG)) ;
-  if (opts & OPT_DEBUG) s->p.trace = &pop3_trace_stderr ;
+  if (opts & OPT_DEBUG) s->p.trace = s->deliverer ? &pop3_trace_stdout : &pop3_trace_stderr ;
   stralloc_free(&err) ;
 }
 

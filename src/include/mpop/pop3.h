@@ -190,7 +190,9 @@ extern int pop3_quit (pop3 *) ;
 extern void pop3_drop (pop3 *) ;
 extern void pop3_free (pop3 *) ;
 
- /* The standard -d trace: "<-- LINE" / "--> LINE" on stderr */
+ /* The standard -d trace: "<-- LINE" / "--> LINE" on stderr or stdout
+    (through buffer_2 or buffer_1, flushed at each line) */
 extern pop3_trace_func pop3_trace_stderr ;
+extern pop3_trace_func pop3_trace_stdout ;
 
 #endif
