@@ -830,3 +830,107 @@ EOF2
   run grep -c secret "$T/our/a.out" ; assert_output 0
   grep -qx 'using account default from .*' "$T/our/a.out"
 }
+
+# ------------------------------------------------------------ server quirks (issue 6 §5)
+
+@test "quirk: capabilities complete only after login: a second CAPA after PASS, then pipelining" {
+  bb_scn s <<'EOF2'
+capa USER
+capa SASL PLAIN
+capa-after-login TOP
+capa-after-login UIDL
+capa-after-login USER
+capa-after-login PIPELINING
+messages 3
+EOF2
+  item () { bb_run a s -k && bb_run b s -k ; }
+  both item
+  same a
+  same b
+  is our a bursts 'CAPA
+USER joe
+PASS <6 bytes>
+CAPA
+STAT
+LIST
+UIDL
+RETR 1 + RETR 2 + RETR 3
+QUIT'
+  is our a uidls ' 3 127.0.0.1 joe
+uid1
+uid2
+uid3'
+}
+
+@test "quirk: LOGIN-DELAY and EXPIRE 0 announced: as mpop; with keep, one warning line of ours on stderr" {
+  bb_scn s <<'EOF2'
+capa USER
+capa RESP-CODES
+capa EXPIRE 0
+capa LOGIN-DELAY 300
+capa TOP
+capa UIDL
+capa X-GOOGLE-RICO
+capa SASL PLAIN XOAUTH2 OAUTHBEARER
+messages 2
+EOF2
+  item () { bb_run keep s -k && bb_run nokeep s ; }
+  both item
+  same keep rc out cmds left mbox uidls
+  same nokeep
+  # mpop 1.4.18 and 1.4.23 say nothing (they only show EXPIRE with -S);
+  # ours warns that keep may not hold on such a server
+  is ref keep err ''
+  is our keep err 'mpop: warning: the POP3 server announces EXPIRE 0: it may delete messages once retrieved, despite keep'
+  is our nokeep err ''
+  is our nokeep left ''
+}
+
+@test "quirk: LIST sizes counted with LF: messages complete, same status and progress as mpop" {
+  bb_scn s <<'EOF2'
+message uid=a text="Subject: one\n\nline 1\nline 2\nline 3\n" list-size=34
+message uid=b size=3000 list-size=2900
+EOF2
+  item () { bb_run a s ; }
+  both item
+  same a
+  is our a out 'joe at 127.0.0.1:
+new: 2 messages in 2.87 KiB, total: 2 messages in 2.87 KiB
+retrieving message 1 of 2 (34 bytes): 100%
+retrieving message 2 of 2 (2.83 KiB): 100%'
+  grep -qx 'line 3' "$HOME/mbox"
+  is our a left ''
+}
+
+@test "quirk: UIDL lines with several spaces: UIDs without the spaces, recorded and recognised" {
+  bb_scn s <<'EOF2'
+uidl-separator "   "
+messages 3
+EOF2
+  item () { bb_run a s -k && bb_run b s -k ; }
+  both item
+  same a
+  same b
+  is our a uidls ' 3 127.0.0.1 joe
+uid1
+uid2
+uid3'
+  run grep -c '^RETR' "$T/our/b.cmds" ; assert_output 0
+}
+
+@test "quirk: -ERR [IN-USE] to PASS: a temporary failure (75) with a clear message; 1.4.18 says 77" {
+  bb_scn s <<'EOF2'
+messages 2
+fault on=PASS do=err text="-ERR [IN-USE] Mailbox locked by another session"
+EOF2
+  item () { bb_run a s ; }
+  both item
+  same a out cmds left mbox uidls
+  # RFC 2449/3206: [IN-USE] is temporary; 1.4.18 reports a failed login
+  is ref a rc 77
+  is our a rc 75
+  is our a err "mpop: cannot log in now (method USER): the mailbox is in use by another session; try again later
+mpop: POP3 server message: -ERR [IN-USE] Mailbox locked by another session
+mpop: error during mail retrieval (account default from $HOME/.mpoprc)"
+  run grep -E '^(STAT|QUIT)' "$T/our/a.cmds" ; assert_output ''
+}

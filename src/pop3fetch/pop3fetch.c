@@ -178,6 +178,14 @@ static void pipe_put (int (*put)(stralloc *))
   stralloc_free(&sa) ;
 }
 
+ /* A server announcing EXPIRE 0 may delete what it gave us, whatever
+    keep says (Gmail does) */
+static void warn_expire (session const *s)
+{
+  if (s->keep && s->p.caps & POP3_CAP_EXPIRE && !s->p.expire)
+    mpop_warn("the POP3 server announces EXPIRE 0: it may delete messages once retrieved, despite keep") ;
+}
+
 static void session_login (session *s)
 {
   int r ;
@@ -361,6 +369,7 @@ int main (int argc, char const *const *argv)
 
   session_login(&s) ;
   if (opts & OPT_AUTHONLY) return session_end(&s) ;
+  warn_expire(&s) ;
 
   session_stat(&s) ;
   session_list(&s) ;

@@ -158,6 +158,10 @@ extern int pop3_command (pop3 *, char const *cmd, char const *arg) ;
     [SYS/PERM] 69, [IN-USE], [LOGIN-DELAY], [SYS/TEMP] 75), else dflt. */
 extern int pop3_errcode (pop3 const *, int dflt) ;
 
+ /* For a -ERR reply with a temporary response code: what it means, in
+    words ("the mailbox is in use by another session"), else 0. */
+extern char const *pop3_errwhy (pop3 const *) ;
+
  /* Sets p->code, p->msg ("command CMD failed" style text from the caller)
     and p->srvmsg from p->line, and returns the code. */
 extern int pop3_fail (pop3 *, int code, char const *msg) ;
