@@ -98,7 +98,8 @@ norm_uidls () {
   sed -E -e '/^#/d' -e '/^ /!s/ -?[0-9]+$//' "$1"
 }
 
-# bb_client WHO LABEL [mpop options...]: runs WHO (ref or our) once, with
+# bb_client WHO LABEL [mpop options...]: runs WHO (ref or our) once (under
+# faketime -f "$BB_CLOCK" when BB_CLOCK is set, e.g. +1d), with
 # stdin from /dev/null, against the server started by bb_server (waits for
 # it to end, unless BB_SESSION=N names the server session of this client),
 # and keeps in $T/WHO/LABEL.*: rc out err cmds bursts left (messages still
@@ -108,7 +109,8 @@ bb_client () {
   shift 2
   mkdir -p "$d"
   if [ "$who" = ref ] ; then prog=$REFMPOP ; else prog="$BIN/mpop" ; fi
-  ( cd "$HOME" && exec timeout 30 "$prog" "$@" ) </dev/null >"$d/$label.rawout" 2>"$d/$label.err" || rc=$?
+  if [ -n "${BB_CLOCK:-}" ] ; then set -- faketime -f "$BB_CLOCK" "$prog" "$@" ; else set -- "$prog" "$@" ; fi
+  ( cd "$HOME" && exec timeout 30 "$@" ) </dev/null >"$d/$label.rawout" 2>"$d/$label.err" || rc=$?
   echo "$rc" > "$d/$label.rc"
   render < "$d/$label.rawout" > "$d/$label.out"
   if [ -n "${BB_SESSION:-}" ] ; then
@@ -933,4 +935,77 @@ EOF2
 mpop: POP3 server message: -ERR [IN-USE] Mailbox locked by another session
 mpop: error during mail retrieval (account default from $HOME/.mpoprc)"
   run grep -E '^(STAT|QUIT)' "$T/our/a.cmds" ; assert_output ''
+}
+
+# ------------------------------------------------------------ keep durations (1.4.23)
+# 1.4.18 knows no durations: these follow notes/mpop-1.4.23.md §2, with the
+# clock moved by faketime (the server keeps the real time).
+
+# ts UID: the first-seen time of UID in our UIDLs file
+ts () { sed -n "s/^$1 \\([0-9]*\\)\$/\\1/p" "$HOME/.mpop_uidls/joe_at_127.0.0.1" ; }
+
+@test "keep 1d: kept while the first session that recorded a message is younger than a day, then deleted silently" {
+  command -v faketime >/dev/null || skip "no faketime"
+  bb_scn s <<<'messages 3 sizes=300,5000,300'
+  WHO=our
+  bb_fresh
+  before=$(date +%s)
+  bb_run a s --keep=1d --killsize=4000
+  after=$(date +%s)
+  is our a out 'joe at 127.0.0.1:
+new: 3 messages in 5.47 KiB, total: 3 messages in 5.47 KiB
+skipping message 2 of 3 (reason: killsize + keep)
+retrieving message 1 of 3 (300 bytes): 100%
+retrieving message 3 of 3 (300 bytes): 100%'
+  run grep -c '^DELE' "$T/our/a.cmds" ; assert_output 0
+  t=$(ts uid1)
+  [ "$t" -ge "$before" ] && [ "$t" -le "$after" ]
+  [ "$(ts uid2)" = "$t" ] && [ "$(ts uid3)" = "$t" ]
+  # 23 hours later: old, young, so neither retrieved nor deleted, no line
+  BB_CLOCK=+23h bb_run b s --keep=1d --killsize=4000
+  is our b out 'joe at 127.0.0.1:
+new: no messages, total: 3 messages in 5.47 KiB'
+  run grep -E '^(RETR|DELE)' "$T/our/b.cmds" ; assert_output ''
+  [ "$(ts uid1)" = "$t" ]
+  # a day and a minute later: all three deleted, without a progress line
+  BB_CLOCK=+1441m bb_run c s --keep=1d --killsize=4000
+  is our c out 'joe at 127.0.0.1:
+new: no messages, total: 3 messages in 5.47 KiB'
+  run grep -E '^(RETR|DELE)' "$T/our/c.cmds"
+  assert_output "$(printf 'DELE 1\nDELE 2\nDELE 3')"
+  is our c left ''
+  is our c uidls ''
+  [ "$(grep -c '^From ' "$HOME/mbox")" -eq 2 ]
+}
+
+@test "keep 1d with a filter and a server without UIDL: filter + keep while young; no UID means age 0 (1.4.23 crashes)" {
+  command -v faketime >/dev/null || skip "no faketime"
+  bb_scn s <<'EOF2'
+message uid=a text="Sender: bob@y.org\nSubject: one\n\nbody1\n"
+message uid=b text="Subject: two\n\nbody2\n"
+EOF2
+  bb_scn nouidl <<'EOF2'
+uidl off
+messages 2
+EOF2
+  WHO=our
+  bb_fresh
+  printf '#!/bin/sh\ncase $1 in bob*) exit 1 ;; esac\nexit 0\n' > "$T/f.sh"
+  chmod 755 "$T/f.sh"
+  bb_run a s --keep=1d "--filter=$T/f.sh %F"
+  run grep -E '^(skipping|deleting)' "$T/our/a.out"
+  assert_output 'skipping message 1 of 2 (reason: filter + keep)'
+  BB_CLOCK=+2d bb_run b s --keep=1d "--filter=$T/f.sh %F"
+  run grep -E '^(RETR|DELE|TOP)' "$T/our/b.cmds"
+  assert_output "$(printf 'DELE 1\nDELE 2')"
+  is our b left ''
+  # no UIDL: every message is new each time, and never old enough
+  rm -rf "$T/fp" "$HOME/mbox"
+  bb_run c nouidl --keep=1d
+  BB_CLOCK=+2d bb_run d nouidl --keep=1d
+  is our d rc 0
+  run grep -E '^(RETR|DELE)' "$T/our/d.cmds"
+  assert_output "$(printf 'RETR 1\nRETR 2')"
+  [ "$(grep -c '^From ' "$HOME/mbox")" -eq 4 ]
+  is our d left "$(printf 'uid1\nuid2')"
 }
