@@ -139,3 +139,24 @@ X
   assert_line --partial "--serverinfo"
   [ ! -e "$T/order" ]
 }
+
+@test "chain: SIGTERM to mpop reaches the running session; no further account runs" {
+  cat > "$T/bin/pop3fetch" <<X
+#!/bin/sh
+echo "\$MPOP_ACCOUNT" >> "$T/order"
+[ "\$MPOP_ACCOUNT" = two ] || exit 0
+trap 'echo TERM > "$T/term" ; exit 74' TERM
+: > "$T/ready"
+i=0
+while [ \$i -lt 200 ] ; do sleep 0.1 ; i=\$((i + 1)) ; done
+exit 0
+X
+  "$T/bin/mpop" -C "$f" -a 3>&- &
+  pid=$!
+  for i in $(seq 1 200) ; do [ -e "$T/ready" ] && break ; sleep 0.05 ; done
+  kill -TERM "$pid"
+  status=0 ; wait "$pid" || status=$?
+  [ "$status" -eq 74 ]
+  [ "$(cat "$T/term")" = TERM ]
+  assert_equal "$(cat "$T/order" | tr '\n' ' ')" "default two "
+}
