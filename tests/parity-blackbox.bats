@@ -946,6 +946,7 @@ ts () { sed -n "s/^$1 \\([0-9]*\\)\$/\\1/p" "$HOME/.mpop_uidls/joe_at_127.0.0.1"
 
 @test "keep 1d: kept while the first session that recorded a message is younger than a day, then deleted silently" {
   command -v faketime >/dev/null || skip "no faketime"
+  [ -z "${SANITIZE:-}" ] || skip "faketime's LD_PRELOAD does not mix with ASan"
   bb_scn s <<<'messages 3 sizes=300,5000,300'
   WHO=our
   bb_fresh
@@ -980,6 +981,7 @@ new: no messages, total: 3 messages in 5.47 KiB'
 
 @test "keep 1d with a filter and a server without UIDL: filter + keep while young; no UID means age 0 (1.4.23 crashes)" {
   command -v faketime >/dev/null || skip "no faketime"
+  [ -z "${SANITIZE:-}" ] || skip "faketime's LD_PRELOAD does not mix with ASan"
   bb_scn s <<'EOF2'
 message uid=a text="Sender: bob@y.org\nSubject: one\n\nbody1\n"
 message uid=b text="Subject: two\n\nbody2\n"
