@@ -176,7 +176,7 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
   [ "$(dovecot_message_count tls)" -eq 0 ]
 }
 
-@test "retrieval: keep on: a second run retrieves nothing and deletes nothing" {
+@test "retrieval: keep on: a second run retrieves nothing, deletes nothing, rewrites nothing" {
   dnew keepon 20 11
   maildir "$T/md"
   drc a keepon "maildir $T/md" "keep on"
@@ -187,6 +187,8 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
   assert_line --index 2 --regexp '^retrieving message 1 of 20 \([0-9.]+ (bytes|KiB)\): 100%$'
   [ "${#lines[@]}" -eq 22 ]
   [ "$(count "$T/md")" -eq 20 ]
+  cp -p "$T/uidls.a" "$T/uidls.first"
+  inode=$(stat -c %i "$T/uidls.a")
   run fetch a
   assert_success
   assert_line --index 1 --regexp '^new: no messages, total: 20 messages in [0-9.]+ KiB$'
@@ -195,6 +197,19 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
   [ "$(dovecot_message_count keepon)" -eq 20 ]
   [ "$(uids a | wc -l)" -eq 20 ]
   compare "$(dovecot_orig_dir keepon)" "$T/md"
+  # nothing changed: the file was neither replaced nor written
+  [ "$(stat -c %i "$T/uidls.a")" = "$inode" ]
+  [ "$(stat -c %Y.%y "$T/uidls.a")" = "$(stat -c %Y.%y "$T/uidls.first")" ]
+  [ ! -e "$T/uidls.a.journal" ]
+  # one new message: the file is rewritten, first-seen times kept
+  dnew keepon 1 12
+  run fetch a
+  assert_success
+  [ "$(uids a | wc -l)" -eq 21 ]
+  [ "$(stat -c %i "$T/uidls.a")" != "$inode" ]
+  grep -v '^#' "$T/uidls.first" | sed 1d > "$T/first.entries"
+  [ "$(wc -l < "$T/first.entries")" -eq 20 ]
+  [ "$(grep -vxFf "$T/uidls.a" "$T/first.entries" | wc -l)" -eq 0 ]
 }
 
 @test "retrieval: keep off: the server is emptied, and so is the account's list" {

@@ -256,9 +256,47 @@ int pop3_getline (pop3 *p, stralloc *line)
 void pop3_body_start (pop3 *p)
 {
   p->bodystate = BODY_BOL ;
+  p->bodylines = 0 ;
 }
 
 #define BODY_EOF "the POP3 server closed the connection in the middle of a message"
+
+ /* Inside a line: copies up to the line end (CRLF or LF, given as LF) or
+    up to what fits, keeping back a CR that may start a CRLF not yet
+    received. Returns the input bytes consumed. */
+static size_t mid_line (pop3 *p, char const *s, size_t avail, char *buf, size_t max, size_t *n)
+{
+  size_t take = avail < max - *n ? avail : max - *n, k ;
+  char const *nl = memchr(s, '\n', take) ;
+  if (nl)
+  {
+    k = nl - s ;
+    memcpy(buf + *n, s, k - (k && s[k - 1] == '\r')) ;
+    *n += k - (k && s[k - 1] == '\r') ;
+    buf[(*n)++] = '\n' ;
+    p->bodylines++ ;
+    p->bodystate = BODY_BOL ;
+    return k + 1 ;
+  }
+  if (!take) return 0 ;
+  k = take ;
+  if (s[k - 1] == '\r')
+  {
+    if (k < avail && s[k] == '\n')
+    {
+      memcpy(buf + *n, s, k - 1) ;
+      *n += k - 1 ;
+      buf[(*n)++] = '\n' ;
+      p->bodylines++ ;
+      p->bodystate = BODY_BOL ;
+      return k + 1 ;
+    }
+    if (k == avail) k-- ;
+  }
+  memcpy(buf + *n, s, k) ;
+  *n += k ;
+  return k ;
+}
 
 ssize_t pop3_body_read (pop3 *p, char *buf, size_t max)
 {
@@ -281,19 +319,7 @@ ssize_t pop3_body_read (pop3 *p, char *buf, size_t max)
     }
     else
     {
-      size_t i = 0 ;
-      while (i < avail && n < max)
-      {
-        char c = s[i] ;
-        if (c == '\n') { buf[n++] = '\n' ; i++ ; p->bodystate = BODY_BOL ; break ; }
-        if (c == '\r')
-        {
-          if (i + 1 == avail) break ;
-          if (s[i + 1] == '\n') { buf[n++] = '\n' ; i += 2 ; p->bodystate = BODY_BOL ; break ; }
-        }
-        buf[n++] = c ;
-        i++ ;
-      }
+      size_t i = mid_line(p, s, avail, buf, max, &n) ;
       p->inpos += i ;
       if (i) continue ;
     }

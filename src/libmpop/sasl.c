@@ -6,10 +6,12 @@
 
 #include <skalibs/stralloc.h>
 
+#include <mpop/account.h>
 #include <mpop/auth.h>
 #include <mpop/conn.h>
 #include <mpop/err.h>
 #include <mpop/pop3.h>
+#include <mpop/settings.h>
 #include "pop3-internal.h"
 #include "sasl-internal.h"
 
@@ -98,6 +100,15 @@ static int answer (exchange *x)
   return send_line(x->p, 0, x->b64.s, x->b64.len, 1) ;
 }
 
+ /* libgsasl does not say why gss_init_sec_context failed: name both
+    usual causes, no ticket and a service principal the KDC does not know */
+static int gssapi_hint (stralloc *err, account const *a)
+{
+  char const *host = a->v[S_HOST] ? a->v[S_HOST] : a->v[S_SOCKET] ;
+  return stralloc_cats(err, " (is there a valid Kerberos ticket? see klist(1); does the KDC know the service principal pop/")
+    && stralloc_cats(err, host ? host : "") && stralloc_cats(err, "?)") ;
+}
+
 static int begin (exchange *x)
 {
   pop3 *p = x->p ;
@@ -108,7 +119,7 @@ static int begin (exchange *x)
   x->complete = saslmech_step(&x->m, "", 0, &x->out, &x->err) ;
   if (x->complete < 0)
   {
-    if (!strcmp(mech, "GSSAPI") && !stralloc_cats(&x->err, " (is there a valid Kerberos ticket? see klist(1))")) return pop3_nomem(p) ;
+    if (!strcmp(mech, "GSSAPI") && !gssapi_hint(&x->err, x->m.a)) return pop3_nomem(p) ;
     return failed(x, EX_UNAVAILABLE, x->err.s, x->err.len, 0) ;
   }
   if (!base64_encode(&x->b64, x->out.s, x->out.len)) return pop3_nomem(p) ;

@@ -175,6 +175,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
     else if (o->halfquiet) argv[n++] = "-Q" ;
     if (o->statusonly) argv[n++] = "-s" ;
     if (o->authonly) argv[n++] = "-A" ;
+    if (o->adopt) argv[n++] = "-m" ;
     binpath(&deliverer, argv0, "mdeliver") ;
     argv[n++] = deliverer.s ;
     argv[n++] = "-q" ;
@@ -227,6 +228,8 @@ int main (int argc, char const *const *argv)
   if (o.version || o.help) { flush() ; account_free(&o.cli) ; return 0 ; }
   if (o.mda) mda_mode(&o, argv[0]) ;
   mode = o.serverinfo ? AM_SERVERINFO : AM_RETRIEVE ;
+  if (o.adopt && (o.serverinfo || o.statusonly || o.authonly))
+    mpop_die(EX_USAGE, "cannot use --adopt with --serverinfo, --status-only or --auth-only") ;
 
   if (o.hostmode)
   {

@@ -30,7 +30,7 @@
 #include "pop3fetch.h"
 #include "filter.h"
 
-#define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A ] [ deliverer argv... ]"
+#define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A | -m ] [ deliverer argv... ]"
 
 
 volatile sig_atomic_t aborted = 0 ;
@@ -192,7 +192,7 @@ static void session_login (session *s)
   if (settings_onoff(setting_value(s, S_TLS)) && !settings_onoff(setting_value(s, S_TLS_CERTCHECK)))
     mpop_warn("TLS certificate verification is disabled (tls_certcheck off): the server is not authenticated") ;
   s->connected = 1 ;
-  if (pop3_open(&s->p, &s->a, settings_onoff(setting_value(s, S_RECEIVED_HEADER)) ? POP3_CANON : 0)) session_die_pop3(s) ;
+  if (pop3_open(&s->p, &s->a, 0)) session_die_pop3(s) ;
   checkpoint(s) ;
   r = auth_login(&s->p) ;
   wipe_password(s) ;
@@ -202,7 +202,8 @@ static void session_login (session *s)
 }
 
  /* -s reads (never writes) the UIDLs file; pipe mode reads it and lets it
-    go at once, so that "uidlstore add" at the end of the pipe can record. */
+    go at once, so that "uidlstore add" at the end of the pipe can record;
+    -m writes it in both modes. */
 static void session_lock (session *s)
 {
   stralloc err = STRALLOC_ZERO ;
@@ -210,7 +211,7 @@ static void session_lock (session *s)
   char const *file = s->a.v[S_UIDLS_FILE] ;
   int r ;
   if (!file) session_die(s, EX_CONFIG, "no UIDLs file (MPOP_UIDLS_FILE is not set)", 0) ;
-  if (s->opts & OPT_STATUS || !s->deliverer) flags |= UIDLS_READONLY ;
+  if (s->opts & OPT_STATUS || (!s->deliverer && !(s->opts & OPT_ADOPT))) flags |= UIDLS_READONLY ;
   r = uidls_open(&s->u, file, s->host, s->user, s->start, flags, &err) ;
   if (r)
   {
@@ -288,7 +289,7 @@ static int session_record (session *s, int quit, stralloc *err)
     int64_t ts ;
     if (!uid || (quit && m->flags & M_DELE)) continue ;
     if (m->flags & M_OLD) ts = m->ts ;
-    else if (m->flags & (M_ACKED | M_KILLED)) ts = s->start ;
+    else if (m->flags & (M_ACKED | M_KILLED | M_ADOPTED)) ts = s->start ;
     else continue ;
     if (!uidls_set_add(&mine, uid, strlen(uid), ts)) mpop_dienomem() ;
   }
@@ -337,6 +338,35 @@ static int session_end (session *s)
   return 0 ;
 }
 
+ /* -m: the new messages are recorded as retrieved, now, without RETR or
+    DELE; known ones keep their first-seen times. The lock is held since
+    before UIDL, so nothing that a concurrent session records is lost. */
+static int session_adopt (session *s)
+{
+  unsigned int marked = 0, nouid = 0 ;
+  if (s->nouidl)
+  {
+    out_flush(s) ;
+    session_quit(s) ;
+    session_die(s, EX_UNAVAILABLE, "the POP3 server does not support UIDL: its messages cannot be marked as retrieved", 0) ;
+  }
+  for (unsigned int i = 0 ; i < s->n ; i++)
+  {
+    if (s->m[i].flags & M_OLD) continue ;
+    if (!session_recordable(s, i)) { nouid++ ; continue ; }
+    s->m[i].flags |= M_ADOPTED ;
+    marked++ ;
+  }
+  s->keep = ULLONG_MAX ;
+  session_quit(s) ;
+  session_commit(s) ;
+  session_unlock(s) ;
+  if (!(s->opts & OPT_QUIET)) out_adopted(s, marked, nouid) ;
+  if (!s->deliverer) pipe_put(&mpopstream_put_trailer) ;
+  session_free(s) ;
+  return 0 ;
+}
+
 int main (int argc, char const *const *argv)
 {
   session s = { .a = { 0 }, .p = POP3_ZERO, .u = UIDLS_ZERO, .uidls_locked = 0, .m = 0, .uids = STRALLOC_ZERO, .received = STRALLOC_ZERO } ;
@@ -346,7 +376,7 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "qQdsA", &l) ;
+      int opt = subgetopt_r(argc, argv, "qQdsAm", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
@@ -355,12 +385,13 @@ int main (int argc, char const *const *argv)
         case 'd' : opts |= OPT_DEBUG ; break ;
         case 's' : opts |= OPT_STATUS ; break ;
         case 'A' : opts |= OPT_AUTHONLY ; break ;
+        case 'm' : opts |= OPT_ADOPT ; break ;
         default : mpop_dieusage(USAGE) ;
       }
     }
     argc -= l.ind ; argv += l.ind ;
   }
-  if ((opts & OPT_STATUS) && (opts & OPT_AUTHONLY)) mpop_dieusage(USAGE) ;
+  if (!!(opts & OPT_STATUS) + !!(opts & OPT_AUTHONLY) + !!(opts & OPT_ADOPT) > 1) mpop_dieusage(USAGE) ;
 
   signals_init() ;
   tain_now_set_stopwatch_g() ;
@@ -371,14 +402,14 @@ int main (int argc, char const *const *argv)
   if (opts & OPT_AUTHONLY) return session_end(&s) ;
   warn_expire(&s) ;
 
-  session_stat(&s) ;
+  session_stat(&s, &session_lock) ;
   session_list(&s) ;
   checkpoint(&s) ;
-  session_lock(&s) ;
   session_uidl(&s) ;
   session_decide(&s) ;
   if (!(opts & OPT_QUIET)) out_status(&s) ;
   if (opts & OPT_STATUS) return session_end(&s) ;
+  if (opts & OPT_ADOPT) return session_adopt(&s) ;
   if (!s.deliverer) session_unlock(&s) ;
   session_policy(&s) ;
   checkpoint(&s) ;

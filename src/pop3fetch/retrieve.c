@@ -42,8 +42,8 @@ extern char **environ ;
     slowed down by this: the next messages wait in our buffer. */
 
 #define ACK_WINDOW 2           /* messages handed to the deliverer, not yet acked */
-#define OUT_HIGH (256 * 1024)
-#define READ_CHUNK 65536
+#define OUT_HIGH (64 * 1024)
+#define READ_CHUNK 16384
 #define WINDOW_COUNT 512
 #define WINDOW_BYTES (4 * 1024 * 1024)
 #define ACK_MAX (UIDLS_LINE_MAX + 2)
@@ -282,6 +282,7 @@ static void read_body (engine *e)
 {
   session *s = e->s ;
   char buf[READ_CHUNK] ;
+  uint64_t lines = s->p.bodylines ;
   size_t len = 0 ;
   ssize_t r ;
   do
@@ -297,7 +298,7 @@ static void read_body (engine *e)
     before = e->out.len ;
     if (!mpopstream_put_data(&e->out, buf, len)) nomem(e) ;
     account_appended(e, before) ;
-    e->got += len + byte_count(buf, len, '\n') ;
+    e->got += len + (s->p.bodylines - lines) ;
     if (s->progress) out_progress(s, &e->pct, e->got, s->m[e->cur].size) ;
   }
   if (r < 0) fail_pop3(e) ;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """faultpop: a scripted, fault-injecting POP3 server for tests.
 
-Standard library only (Python 3.11).  It serves a mailbox described by a
+Standard library only (Python 3.11), plus ntlm.py next to this file.  It serves a mailbox described by a
 scenario file on a loopback address, a unix socket or stdin/stdout, injects
 the faults the scenario asks for, keeps the mailbox state across sessions in
 a JSON file and writes a JSON-lines log of everything that happened.
@@ -28,10 +28,14 @@ import struct
 import sys
 import time
 
+import ntlm
+
 PROG = "faultpop"
 CRLF = b"\r\n"
 DEFAULT_MAX_LINE = 65536
 SASL_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER")
+OPTIONAL_MECHS = ("NTLM",)          # accepted only when a scenario names them
+NTLM_CHALLENGE = ("ok", "garbage", "truncated")
 PLAINTEXT_MECHS = ("PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER")
 APOP_DEFAULT_GREETING = b"+OK faultpop ready <1896.697170952@faultpop.test>"
 
@@ -446,6 +450,8 @@ class Scenario:
         self.sasl_ir_refuse_text = b"-ERR Protocol error. Connection is closed. 10"
         self.sasl_continuation = b"+ "
         self.oauth_error_challenge = False
+        self.ntlm_domain = None
+        self.ntlm_challenge = "ok"
         self.token_max_length = None
         self.auth_fail_text = b"-ERR [AUTH] Authentication failed."
         self.tls_required = False
@@ -583,9 +589,9 @@ class Scenario:
             return []
         mechs = [as_str(p).upper() for p in pos]
         for m in mechs:
-            if m not in SASL_MECHS and name == "sasl":
+            if m not in SASL_MECHS + OPTIONAL_MECHS and name == "sasl":
                 raise ScenarioError("sasl: unsupported mechanism %s (supported: %s)"
-                                    % (m, " ".join(SASL_MECHS)))
+                                    % (m, " ".join(SASL_MECHS + OPTIONAL_MECHS)))
         return mechs
 
     def d_sasl(self, pos):
@@ -606,6 +612,12 @@ class Scenario:
 
     def d_oauth_error_challenge(self, pos):
         self.oauth_error_challenge = self._onoff(pos, "oauth-error-challenge")
+
+    def d_ntlm_domain(self, pos):
+        self.ntlm_domain = self._one(pos, "ntlm-domain")
+
+    def d_ntlm_challenge(self, pos):
+        self.ntlm_challenge = one_of(self._one(pos, "ntlm-challenge"), "ntlm-challenge", NTLM_CHALLENGE)
 
     def d_token_max_length(self, pos):
         self.token_max_length = as_int(self._one(pos, "token-max-length"), "token-max-length")
@@ -1802,6 +1814,47 @@ class Session:
         ok = user == self.sc.user and digest.lower() == want
         why = None if ok else ("unknown user" if user != self.sc.user else "wrong digest")
         self.auth_done("CRAM-MD5", user, ok, why)
+
+    def sasl_ntlm(self, ir):
+        """Type 1 (the client's offer, with its domain), type 2 (our random
+        challenge), type 3: the NT response must be the NTLMv1 one for the
+        password; the LM response is only reported."""
+        sc = self.sc
+        t1 = ir if ir is not None else self.sasl_step(b"")
+        if t1 is None:
+            return
+        m1 = ntlm.parse(t1, 1)
+        if isinstance(m1, str):
+            return self.auth_done("NTLM", b"", False, "malformed type 1: " + m1)
+        # libntlm puts the user name first, then the domain (ntlmdomain)
+        domain = m1["field2"]
+        chal = os.urandom(8)
+        t2 = ntlm.type2(chal, as_str(sc.ntlm_domain or b"FAULTPOP"))
+        if sc.ntlm_challenge == "garbage":
+            t2 = b"this is not an NTLM challenge message"
+        elif sc.ntlm_challenge == "truncated":
+            t2 = t2[:20]
+        t3 = self.sasl_step(t2)
+        if t3 is None:
+            return
+        m3 = ntlm.parse(t3, 3)
+        if isinstance(m3, str):
+            return self.auth_done("NTLM", b"", False, "malformed type 3: " + m3,
+                                  type1_domain=printable(domain))
+        user = m3["user"].decode("utf-16-le", "replace").encode()
+        pw = sc.password.decode("utf-8", "surrogateescape")
+        nt_ok = m3["nt"] == ntlm.response(ntlm.nt_hash(pw), chal)
+        lm_ok = m3["lm"] == ntlm.response(ntlm.lm_hash(pw), chal)
+        why = None
+        if user != sc.user:
+            why = "unknown user"
+        elif sc.ntlm_domain is not None and domain != sc.ntlm_domain:
+            why = "type 1 domain %s, want %s" % (printable(domain), printable(sc.ntlm_domain))
+        elif not nt_ok:
+            why = "wrong NT response"
+        self.auth_done("NTLM", user, why is None, why, type1_domain=printable(domain),
+                       type3_domain=m3["domain"].decode("utf-16-le", "replace"),
+                       nt_ok=nt_ok, lm_ok=lm_ok, challenge=sc.ntlm_challenge)
 
     def oauth_check(self, mech, user, token, ir, error_json):
         sc = self.sc
