@@ -605,7 +605,7 @@ EOF
   outstanding () {
     awk '/^--> RETR / { n++ ; if (n > top) top = n ; next } n && /^<-- / { n-- } END { print top + 0 }' "$T/trace"
   }
-  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" 2>"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
+  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" >"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
   assert_success
   [ "$(count "$T/md")" -eq 1200 ]
   top=$(outstanding)
@@ -614,7 +614,7 @@ EOF
   assert_output 1
   rm -f "$T"/uidls.a* ; rm -rf "$T/md"
   frc a "keep on" "pipelining off"
-  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" 2>"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
+  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" >"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
   assert_success
   [ "$(count "$T/md")" -eq 1200 ]
   [ "$(outstanding)" -eq 1 ]

@@ -58,16 +58,23 @@ static int send_line (pop3 *p, char const *cmd, char const *data, size_t len, in
   return pop3_flush(p) ;
 }
 
- /* msg = "authentication failed (method MECH)[: detail]"; srvmsg = the
-    server's last line when srv */
+ /* msg = "authentication failed (method MECH)[: detail]", or "cannot log
+    in now (method MECH): why; try again later" for a temporary response
+    code; srvmsg = the server's last line when srv */
 static int failed (exchange *x, int code, char const *detail, size_t dlen, int srv)
 {
   pop3 *p = x->p ;
   stralloc t = STRALLOC_ZERO ;
+  char const *why = srv && !detail ? pop3_errwhy(p) : 0 ;
   if (srv) pop3_fail(p, code, "") ;
   else p->srvmsg.len = 0 ;
-  if (!(stralloc_cats(&t, "authentication failed (method ") && stralloc_cats(&t, x->m.name) && stralloc_catb(&t, ")", 1)
-     && (!detail || (stralloc_catb(&t, ": ", 2) && stralloc_catb(&t, detail, dlen))) && stralloc_0(&t)))
+  if (why)
+  {
+    detail = why ;
+    dlen = strlen(why) ;
+  }
+  if (!(stralloc_cats(&t, why ? "cannot log in now (method " : "authentication failed (method ") && stralloc_cats(&t, x->m.name) && stralloc_catb(&t, ")", 1)
+     && (!detail || (stralloc_catb(&t, ": ", 2) && stralloc_catb(&t, detail, dlen))) && (!why || stralloc_cats(&t, "; try again later")) && stralloc_0(&t)))
   {
     stralloc_free(&t) ;
     return pop3_nomem(p) ;

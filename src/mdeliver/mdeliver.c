@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sysexits.h>
 #include <sys/uio.h>
 
@@ -22,7 +23,7 @@
 #include <mpop/settings.h>
 #include <mpop/stream.h>
 
-#define USAGE "mdeliver [ -1 ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
+#define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
 #define BATCH_MAX 256             /* messages per directory sync at most */
 #define LOOKAHEAD_MAX 1048576     /* header bytes held to find the sender */
@@ -32,6 +33,7 @@ static stralloc err = STRALLOC_ZERO ;
 static char inbuf[65536 + 1] ;
 static buffer in = BUFFER_INIT(&buffer_read, 0, inbuf, sizeof(inbuf)) ;
 static mpopstream_reader reader ;
+static int quietcut = 0 ;
 
 
  /* What to do with one message: start it once its sender is known */
@@ -172,12 +174,58 @@ static void stream_fail (sink *k, stralloc *acks, int code)
   mpop_die(code, msg.s) ;
 }
 
+ /* -q: the producer cut the stream short and says why itself */
+static void stream_cut (sink *, stralloc *) gccattr_noreturn ;
+static void stream_cut (sink *k, stralloc *acks)
+{
+  sink_abort(k) ;
+  if (acks->len)
+  {
+    int r = sync_and_ack(acks) ;
+    if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
+  }
+  deliver_close(&d) ;
+  _exit(EX_DATAERR) ;
+}
+
 static void stream_broken (sink *, stralloc *, int, char const *, int) gccattr_noreturn ;
 static void stream_broken (sink *k, stralloc *acks, int code, char const *why, int e)
 {
   err.len = 0 ;
   if ((code == EX_DATAERR && !stralloc_cats(&err, "malformed mpop-stream: ")) || !stralloc_cats(&err, why) || (e && (!stralloc_cats(&err, ": ") || !stralloc_cats(&err, strerror(e)))) || !stralloc_0(&err)) err.len = 0 ;
   stream_fail(k, acks, code) ;
+}
+
+static void flush_acks (sink *k, stralloc *acks, unsigned int *npending)
+{
+  int r = sync_and_ack(acks) ;
+  if (r) stream_fail(k, acks, r) ;
+  *npending = 0 ;
+}
+
+ /* The next event of the stream. Before waiting for more input, the
+    messages completed so far are synced and acked, even in the middle of
+    the next message: a producer that stalls there must not hold them. */
+static int next_event (sink *k, stralloc *acks, unsigned int *npending, mpopstream_event *ev)
+{
+  for (;;)
+  {
+    struct iovec v[2] ;
+    ssize_t n ;
+    buffer_rpeek(&in, v) ;
+    if (v[0].iov_len)
+    {
+      size_t used ;
+      int e = mpopstream_feed(&reader, v[0].iov_base, v[0].iov_len, &used, ev) ;
+      buffer_rseek(&in, used) ;
+      if (e != MPOPSTREAM_NEED) return e ;
+      continue ;
+    }
+    if (*npending && !input_ready()) flush_acks(k, acks, npending) ;
+    n = buffer_fill(&in) ;
+    if (n < 0) return MPOPSTREAM_IOERROR ;
+    if (!n) return mpopstream_eof(&reader, ev) ;
+  }
 }
 
 static void stream_mode (sink *k)
@@ -190,13 +238,8 @@ static void stream_mode (sink *k)
   {
     mpopstream_event ev ;
     int r = 0 ;
-    if (npending && (npending >= BATCH_MAX || !input_ready()))
-    {
-      r = sync_and_ack(&acks) ;
-      if (r) stream_fail(k, &acks, r) ;
-      npending = 0 ;
-    }
-    switch (mpopstream_get(&reader, &in, &ev))
+    if (npending >= BATCH_MAX) flush_acks(k, &acks, &npending) ;
+    switch (next_event(k, &acks, &npending, &ev))
     {
       case MPOPSTREAM_MSG :
         if (!stralloc_copys(&uid, ev.msg->uid) || !stralloc_catb(&uid, "\n", 1)) r = nomem() ;
@@ -219,6 +262,7 @@ static void stream_mode (sink *k)
       case MPOPSTREAM_IOERROR :
         stream_broken(k, &acks, EX_IOERR, "cannot read standard input", errno) ;
       default :
+        if (quietcut && !strcmp(ev.err, MPOPSTREAM_ERR_CUT)) stream_cut(k, &acks) ;
         stream_broken(k, &acks, EX_DATAERR, ev.err, 0) ;
     }
     if (r) stream_fail(k, &acks, r) ;
@@ -341,11 +385,12 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "1f:", &l) ;
+      int opt = subgetopt_r(argc, argv, "1qf:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case '1' : single = 1 ; break ;
+        case 'q' : quietcut = 1 ; break ;
         case 'f' :
           given.len = 0 ;
           if (!envfrom_given(&given, l.arg)) mpop_dienomem() ;

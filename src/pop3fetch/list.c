@@ -86,15 +86,14 @@ void session_stat (session *s, void (*meanwhile) (session *))
   for (unsigned int i = 0 ; i < s->n ; i++) s->m[i].uid = NOUID ;
 }
 
- /* Sizes are needed for the status line, the progress, killsize and
-    skipsize; -q without size limits does without LIST. */
+ /* Sizes: for the status line, the progress, killsize, skipsize, %S and
+    the stream (asked always, as mpop does). */
 void session_list (session *s)
 {
   stralloc line = STRALLOC_ZERO ;
   unsigned char *seen ;
   unsigned int count = 0 ;
   if (!s->n) return ;
-  if (s->opts & OPT_QUIET && !s->haskill && !s->hasskip && !filter_command(s)) return ;
   seen = calloc(s->n, 1) ;
   if (!seen) mpop_dienomem() ;
   command(s, "LIST") ;
@@ -112,7 +111,6 @@ void session_list (session *s)
     if (!uint64_scan(l, &s->m[i].size)) s->m[i].size = 0 ;
   }
   if (count != s->n) invalid_reply(s, "LIST") ;
-  s->sized = 1 ;
   free(seen) ;
   stralloc_free(&line) ;
 }

@@ -87,6 +87,8 @@ static char const *setting_value (session const *s, unsigned int i)
   return s->a.v[i] ? s->a.v[i] : settings_table[i].def ;
 }
 
+static int session_record (session *, int, stralloc *) ;
+
 static char const *sa_str (stralloc *sa)
 {
   if (!stralloc_0(sa)) return "" ;
@@ -103,7 +105,9 @@ void session_die (session *s, int code, char const *msg, char const *srvmsg)
   if (s->uidls_locked)
   {
     stralloc err = STRALLOC_ZERO ;
-    if (uidls_journal_sync(&s->u, &err) && err.len) mpop_warn(sa_str(&err)) ;
+    int r = uidls_journal_sync(&s->u, &err) ;
+    if (!r && s->late) r = session_record(s, 0, &err) ;
+    if (r && err.len) mpop_warn(sa_str(&err)) ;
     stralloc_free(&err) ;
     uidls_close(&s->u) ;
   }
@@ -159,7 +163,7 @@ static void session_init (session *s, unsigned int opts, char const *const *deli
   s->out = s->deliverer ? buffer_1 : buffer_2 ;
   s->tty = isatty(buffer_fd(s->out)) ;
   s->progress = !(opts & (OPT_QUIET | OPT_HALFQUIET | OPT_DEBUG)) ;
-  if (opts & OPT_DEBUG) s->p.trace = &pop3_trace_stderr ;
+  if (opts & OPT_DEBUG) s->p.trace = s->deliverer ? &pop3_trace_stdout : &pop3_trace_stderr ;
   stralloc_free(&err) ;
 }
 
@@ -172,6 +176,14 @@ static void pipe_put (int (*put)(stralloc *))
   if (!(*put)(&sa)) mpop_dienomem() ;
   if (allwrite(1, sa.s, sa.len) < sa.len) mpop_diesys(EX_IOERR, "cannot write to stdout") ;
   stralloc_free(&sa) ;
+}
+
+ /* A server announcing EXPIRE 0 may delete what it gave us, whatever
+    keep says (Gmail does) */
+static void warn_expire (session const *s)
+{
+  if (s->keep && s->p.caps & POP3_CAP_EXPIRE && !s->p.expire)
+    mpop_warn("the POP3 server announces EXPIRE 0: it may delete messages once retrieved, despite keep") ;
 }
 
 static void session_login (session *s)
@@ -261,28 +273,37 @@ static void session_dele (session *s)
   }
 }
 
- /* After +OK to QUIT: this account's list becomes the UIDs still on the
-    server that we know (old, delivered, killed), with their first-seen
-    times. The journal is folded into the file. */
-static void session_commit (session *s)
+ /* This account's list becomes the UIDs still on the server that we know
+    (old, delivered, killed), with their first-seen times; after +OK to
+    QUIT, without those deleted. The journal is folded into the file.
+    0 or a sysexits code, the message in err. */
+static int session_record (session *s, int quit, stralloc *err)
 {
-  stralloc err = STRALLOC_ZERO ;
   uidls_set mine = UIDLS_SET_ZERO ;
   int r ;
-  if (!s->n && s->keep == ULLONG_MAX) return ;
+  s->late = 0 ;
   for (unsigned int i = 0 ; i < s->n ; i++)
   {
     msg const *m = s->m + i ;
     char const *uid = session_uid(s, i) ;
     int64_t ts ;
-    if (!uid || m->flags & M_DELE) continue ;
+    if (!uid || (quit && m->flags & M_DELE)) continue ;
     if (m->flags & M_OLD) ts = m->ts ;
     else if (m->flags & (M_ACKED | M_KILLED | M_ADOPTED)) ts = s->start ;
     else continue ;
     if (!uidls_set_add(&mine, uid, strlen(uid), ts)) mpop_dienomem() ;
   }
-  r = uidls_commit(&s->u, &mine, &err) ;
+  r = uidls_commit(&s->u, &mine, err) ;
   uidls_set_free(&mine) ;
+  return r ;
+}
+
+static void session_commit (session *s)
+{
+  stralloc err = STRALLOC_ZERO ;
+  int r ;
+  if (!s->n && s->keep == ULLONG_MAX) return ;
+  r = session_record(s, 1, &err) ;
   if (r)
   {
     if (r == EX_OSERR && !err.len) mpop_dienomem() ;
@@ -379,6 +400,7 @@ int main (int argc, char const *const *argv)
 
   session_login(&s) ;
   if (opts & OPT_AUTHONLY) return session_end(&s) ;
+  warn_expire(&s) ;
 
   session_stat(&s, &session_lock) ;
   session_list(&s) ;
@@ -392,6 +414,7 @@ int main (int argc, char const *const *argv)
   session_policy(&s) ;
   checkpoint(&s) ;
 
+  s.late = 1 ;
   session_retrieve(&s) ;
   session_dele(&s) ;
   session_quit(&s) ;

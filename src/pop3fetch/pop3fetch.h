@@ -54,6 +54,7 @@ struct session_s
   uidls u ;
   int uidls_locked ;          /* u is open and locked */
   int connected ;             /* p needs pop3_drop on errors */
+  int late ;                  /* retrieval has begun: an error still records */
   unsigned int opts ;
   char const *const *deliverer ;  /* argv, or 0 in pipe mode */
   int64_t start ;             /* session start, wall clock */
@@ -65,7 +66,6 @@ struct session_s
   uint64_t skipsize ;
   int haskill ;
   int hasskip ;
-  int sized ;                 /* LIST was asked: sizes are known */
   int nouidl ;                /* the server does not support UIDL */
   unsigned int n ;            /* STAT count */
   uint64_t total ;            /* STAT size */

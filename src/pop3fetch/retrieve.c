@@ -209,7 +209,7 @@ static void fill_window (engine *e)
   if (e->code || e->finished) return ;
   e->next = next_retr(s, e->next) ;
   if (e->next >= s->n || e->nout >= max) return ;
-  if (e->nout && (e->nout > max / 2 || (s->sized && inflight > WINDOW_BYTES / 2))) return ;
+  if (e->nout && (e->nout > max / 2 || inflight > WINDOW_BYTES / 2)) return ;
   while (e->next < s->n && e->nout < max && (!e->nout || inflight < WINDOW_BYTES))
   {
     if (pop3_queue_num(&s->p, "RETR", e->next + 1)) { fail_pop3(e) ; return ; }

@@ -912,6 +912,7 @@ class Conn:
         for fd in {rfd, wfd}:
             os.set_blocking(fd, False)
         self.rbuf = bytearray()
+        self.rx_total = 0       # plaintext bytes ever put into rbuf
         self.tls = None
         self.eof = False
         self.closed = False
@@ -1015,7 +1016,48 @@ class Conn:
             self.eof = True
             raise Closed("client closed the connection")
         self.rbuf += data
+        self.rx_total += len(data)
         return True
+
+    def drain(self):
+        """Take into the buffer what the client has already sent, without
+        waiting (bursts are told apart with it).  EOF and errors are left
+        for the next fill."""
+        while not self.eof and not self.closed:
+            try:
+                r, _, _ = select.select([self.rfd], [], [], 0)
+                if not r:
+                    return
+                raw = os.read(self.rfd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                return
+            if not raw:
+                self.eof = True
+                return
+            if not self.tls:
+                self.rbuf += raw
+                self.rx_total += len(raw)
+                continue
+            obj, inc, out = self.tls
+            inc.write(raw)
+            while True:
+                try:
+                    data = obj.read(65536)
+                except ssl.SSLZeroReturnError:
+                    self.eof = True
+                    return
+                except ssl.SSLError:
+                    break
+                if not data:
+                    break
+                self.rbuf += data
+                self.rx_total += len(data)
+
+    def received_upto(self):
+        """How many plaintext bytes the reader has consumed so far."""
+        return self.rx_total - len(self.rbuf)
 
     def has_line(self):
         return b"\n" in self.rbuf
@@ -1212,6 +1254,9 @@ class Session:
         self.hold_left = 0
         self.hold_wait = 0.0
         self.rst = False
+        self.burst = 0              # bursts of commands (see command())
+        self.rx_mark = 0            # bytes received when a reply was last sent
+        self.mark_pending = False   # a command was read, no reply sent since
         self.autologout = self.sc.autologout if self.sc.autologout is not None \
             else srv.idle_timeout
 
@@ -1220,10 +1265,19 @@ class Session:
     def deadline(self):
         return time.monotonic() + self.autologout
 
+    def mark(self):
+        """About to send reply bytes: whatever the client sent up to now, it
+        sent without having seen them."""
+        if self.mark_pending:
+            self.conn.drain()
+            self.rx_mark = self.conn.rx_total
+            self.mark_pending = False
+
     def send(self, data):
         if self.held is not None:
             self.held += data
         else:
+            self.mark()
             self.conn.write(data, self.deadline())
 
     def flush_held(self, why):
@@ -1231,6 +1285,7 @@ class Session:
             return
         data, self.held = bytes(self.held), None
         self.log("burst", bytes=len(data), why=why)
+        self.mark()
         self.conn.write(data, self.deadline())
 
     def stall(self, seconds):
@@ -1475,7 +1530,14 @@ class Session:
         self.verb = verb_s
         shown = self.redact(verb_s, line, rest)
         self.desc = shown
-        fields = {} if crlf else {"crlf": False}
+        # A command is in the burst of the one before when the client sent
+        # it before any reply to that one had been sent (pipelining).
+        if not self.burst or (not self.mark_pending and self.conn.received_upto() > self.rx_mark):
+            self.burst += 1
+        self.mark_pending = True
+        fields = {"burst": self.burst}
+        if not crlf:
+            fields["crlf"] = False
         self.log("command", cmd=verb_s, line=shown, **fields)
         args = rest.split()
         f = self.take_fault(verb_s, args)

@@ -159,6 +159,10 @@ extern int pop3_command (pop3 *, char const *cmd, char const *arg) ;
     [SYS/PERM] 69, [IN-USE], [LOGIN-DELAY], [SYS/TEMP] 75), else dflt. */
 extern int pop3_errcode (pop3 const *, int dflt) ;
 
+ /* For a -ERR reply with a temporary response code: what it means, in
+    words ("the mailbox is in use by another session"), else 0. */
+extern char const *pop3_errwhy (pop3 const *) ;
+
  /* Sets p->code, p->msg ("command CMD failed" style text from the caller)
     and p->srvmsg from p->line, and returns the code. */
 extern int pop3_fail (pop3 *, int code, char const *msg) ;
@@ -192,7 +196,9 @@ extern int pop3_quit (pop3 *) ;
 extern void pop3_drop (pop3 *) ;
 extern void pop3_free (pop3 *) ;
 
- /* The standard -d trace: "<-- LINE" / "--> LINE" on stderr */
+ /* The standard -d trace: "<-- LINE" / "--> LINE" on stderr or stdout
+    (through buffer_2 or buffer_1, flushed at each line) */
 extern pop3_trace_func pop3_trace_stderr ;
+extern pop3_trace_func pop3_trace_stdout ;
 
 #endif
