@@ -176,7 +176,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
   stralloc modifs = STRALLOC_ZERO ;
   stralloc prog = STRALLOC_ZERO ;
   stralloc deliverer = STRALLOC_ZERO ;
-  char const *argv[8] ;
+  char const *argv[10] ;
   unsigned int n = 0 ;
   size_t envlen = env_len((char const *const *)environ) ;
   pid_t pid ;
@@ -194,6 +194,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
     if (o->adopt) argv[n++] = "-m" ;
     binpath(&deliverer, argv0, "mdeliver") ;
     argv[n++] = deliverer.s ;
+    argv[n++] = "-q" ;
   }
   argv[n] = 0 ;
   {
