@@ -16,6 +16,7 @@ allowed: \\n, \\x03 ...), reads until the command exits, and prints:
 import argparse
 import os
 import pty
+import signal
 import select
 import sys
 import termios
@@ -33,6 +34,10 @@ def main():
     pid, fd = pty.fork()
     if pid == 0:
         try:
+            # a terminal's program gets the default SIGINT/SIGQUIT, even when
+            # this script runs in the background (where they are ignored)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
             os.execvp(a.cmd[0], a.cmd)
         finally:
             os._exit(127)
