@@ -272,6 +272,8 @@ void deliver_close (deliver *d)
   stralloc_free(&d->name) ;
   stralloc_free(&d->path) ;
   stralloc_free(&d->host) ;
+  stralloc_free(&d->pending) ;
+  d->npending = 0 ;
   d->method = -1 ;
 }
 

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
@@ -22,7 +25,8 @@
 
 #define USAGE "mdeliver [ -1 ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
-#define BATCH_MAX 256             /* messages per directory sync at most */
+#define BATCH_MAX 4               /* messages made durable together, at most */
+#define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
 #define LOOKAHEAD_MAX 1048576     /* header bytes held to find the sender */
 
 static deliver d = DELIVER_ZERO ;
@@ -30,6 +34,7 @@ static stralloc err = STRALLOC_ZERO ;
 static char inbuf[65536 + 1] ;
 static buffer in = BUFFER_INIT(&buffer_read, 0, inbuf, sizeof(inbuf)) ;
 static mpopstream_reader reader ;
+static int ackpipe = 0 ;
 
 
  /* What to do with one message: start it once its sender is known */
@@ -136,10 +141,30 @@ static int input_ready (void)
   return buffer_len(&in) || poll(&p, 1, 0) > 0 ;
 }
 
+ /* Acks still in the pipe are not recorded by the fetcher yet: while they
+    wait, the messages they ack would be delivered again after a kill. So
+    a new batch waits (a little, at most) until the previous acks were
+    read, and no more than one batch is ever exposed like this. */
+static void wait_acks_read (void)
+{
+#ifdef FIONREAD
+  struct timespec pause = { .tv_sec = 0, .tv_nsec = 100000 } ;
+  if (!ackpipe) return ;
+  for (unsigned int i = 0 ; i < ACKWAIT_TRIES ; i++)
+  {
+    int n ;
+    if (ioctl(1, FIONREAD, &n) < 0 || n <= 0) return ;
+    nanosleep(&pause, 0) ;
+  }
+#endif
+}
+
  /* Makes the committed messages durable, then acks them */
 static int sync_and_ack (stralloc *acks)
 {
-  int r = deliver_sync(&d, &err) ;
+  int r ;
+  if (acks->len) wait_acks_read() ;
+  r = deliver_sync(&d, &err) ;
   if (r) { acks->len = 0 ; return r ; }
   if (acks->len && allwrite(1, acks->s, acks->len) < acks->len)
   {
@@ -183,6 +208,8 @@ static void stream_mode (sink *k)
   stralloc acks = STRALLOC_ZERO ;
   stralloc uid = STRALLOC_ZERO ;
   unsigned int npending = 0 ;
+  struct stat st ;
+  ackpipe = fstat(1, &st) == 0 && S_ISFIFO(st.st_mode) ;
   mpopstream_reader_init(&reader) ;
   for (;;)
   {
