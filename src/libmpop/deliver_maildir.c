@@ -98,7 +98,7 @@ static int link_new (deliver *d, char const *name, stralloc *err)
 {
 #ifdef RENAME_NOREPLACE
   if (renameat2(d->dirfd, name, d->newfd, name, RENAME_NOREPLACE) == 0) return 0 ;
-  if (errno != EINVAL && errno != ENOSYS) return deliver_err(err, EX_IOERR, errno, d->arg.s, ": cannot rename tmp/", name, " to new/", name) ;
+  if (errno != EINVAL && errno != ENOSYS) return deliver_err(err, EX_IOERR, errno, d->arg.s, ": cannot move tmp/", name, " to new/", name) ;
 #endif
   if (linkat(d->dirfd, name, d->newfd, name, 0) == 0)
   {
@@ -107,7 +107,7 @@ static int link_new (deliver *d, char const *name, stralloc *err)
   }
   if ((errno == EPERM || errno == ENOTSUP || errno == EXDEV)
    && renameat(d->dirfd, name, d->newfd, name) == 0) return 0 ;
-  return deliver_err(err, EX_IOERR, errno, d->arg.s, ": cannot link tmp/", name, " to new/", name) ;
+  return deliver_err(err, EX_IOERR, errno, d->arg.s, ": cannot move tmp/", name, " to new/", name) ;
 }
 
 static void maildir_abort (deliver *d)
