@@ -25,7 +25,7 @@
 
 #define USAGE "mdeliver [ -1 ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
-#define BATCH_MAX 4               /* messages made durable together, at most */
+#define BATCH_MAX 8               /* messages made durable together, at most */
 #define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
 #define LOOKAHEAD_MAX 1048576     /* header bytes held to find the sender */
 
@@ -143,8 +143,9 @@ static int input_ready (void)
 
  /* Acks still in the pipe are not recorded by the fetcher yet: while they
     wait, the messages they ack would be delivered again after a kill. So
-    a new batch waits (a little, at most) until the previous acks were
-    read, and no more than one batch is ever exposed like this. */
+    after writing a batch of acks we wait (a little, at most) until they
+    were read: the fetcher gets the processor at once, and no more than
+    one batch is ever exposed like this. */
 static void wait_acks_read (void)
 {
 #ifdef FIONREAD
@@ -162,9 +163,7 @@ static void wait_acks_read (void)
  /* Makes the committed messages durable, then acks them */
 static int sync_and_ack (stralloc *acks)
 {
-  int r ;
-  if (acks->len) wait_acks_read() ;
-  r = deliver_sync(&d, &err) ;
+  int r = deliver_sync(&d, &err) ;
   if (r) { acks->len = 0 ; return r ; }
   if (acks->len && allwrite(1, acks->s, acks->len) < acks->len)
   {
@@ -173,6 +172,7 @@ static int sync_and_ack (stralloc *acks)
     if (!stralloc_cats(&err, "cannot write acks to standard output: ") || !stralloc_cats(&err, strerror(errno)) || !stralloc_0(&err)) return nomem() ;
     return EX_IOERR ;
   }
+  if (acks->len) wait_acks_read() ;
   acks->len = 0 ;
   return 0 ;
 }

@@ -43,7 +43,7 @@ extern char **environ ;
     file in one write at once). The server is not slowed down by this: the
     next messages wait in our buffer and the RETR window. */
 
-#define ACK_WINDOW 8           /* messages handed to the deliverer, not yet acked */
+#define ACK_WINDOW 16          /* messages handed to the deliverer, not yet acked */
 #define ACK_BYTES (4 * 1024 * 1024)
 #define OUT_HIGH (256 * 1024)
 #define READ_CHUNK 65536
