@@ -26,6 +26,7 @@
 #define USAGE "mdeliver [ -1 ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
 #define BATCH_MAX 8               /* messages made durable together, at most */
+#define LINGER_MS 1               /* how long a batch waits for more input */
 #define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
 #define LOOKAHEAD_MAX 1048576     /* header bytes held to find the sender */
 
@@ -135,10 +136,12 @@ static void catch_signals (void)
 
  /* Stream mode: deliver each complete message, ack it once durable */
 
-static int input_ready (void)
+ /* A batch that is not full waits a little for more input: the fetcher
+    is not held back meanwhile, its window is larger than a batch */
+static int input_ready (unsigned int npending)
 {
   struct pollfd p = { .fd = buffer_fd(&in), .events = POLLIN, .revents = 0 } ;
-  return buffer_len(&in) || poll(&p, 1, 0) > 0 ;
+  return buffer_len(&in) || poll(&p, 1, npending < BATCH_MAX ? LINGER_MS : 0) > 0 ;
 }
 
  /* Acks still in the pipe are not recorded by the fetcher yet: while they
@@ -215,7 +218,7 @@ static void stream_mode (sink *k)
   {
     mpopstream_event ev ;
     int r = 0 ;
-    if (npending && (npending >= BATCH_MAX || !input_ready()))
+    if (npending && (npending >= BATCH_MAX || !input_ready(npending)))
     {
       r = sync_and_ack(&acks) ;
       if (r) stream_fail(k, &acks, r) ;
