@@ -33,7 +33,8 @@
 static deliver d = DELIVER_ZERO ;
 static stralloc err = STRALLOC_ZERO ;
 static char inbuf[65536 + 1] ;
-static buffer in = BUFFER_INIT(&buffer_read, 0, inbuf, sizeof(inbuf)) ;
+static ssize_t stream_read (int, struct iovec const *, unsigned int) ;
+static buffer in = BUFFER_INIT(&stream_read, 0, inbuf, sizeof(inbuf)) ;
 static mpopstream_reader reader ;
 static int ackpipe = 0 ;
 
@@ -136,14 +137,6 @@ static void catch_signals (void)
 
  /* Stream mode: deliver each complete message, ack it once durable */
 
- /* A batch that is not full waits a little for more input: the fetcher
-    is not held back meanwhile, its window is larger than a batch */
-static int input_ready (unsigned int npending)
-{
-  struct pollfd p = { .fd = buffer_fd(&in), .events = POLLIN, .revents = 0 } ;
-  return buffer_len(&in) || poll(&p, 1, npending < BATCH_MAX ? LINGER_MS : 0) > 0 ;
-}
-
  /* Acks still in the pipe are not recorded by the fetcher yet: while they
     wait, the messages they ack would be delivered again after a kill. So
     after writing a batch of acks we wait (a little, at most) until they
@@ -206,24 +199,43 @@ static void stream_broken (sink *k, stralloc *acks, int code, char const *why, i
   stream_fail(k, acks, code) ;
 }
 
+static sink *batch_sink ;
+static stralloc acks = STRALLOC_ZERO ;
+static unsigned int npending = 0 ;
+
+static void sync_batch (void)
+{
+  int r = sync_and_ack(&acks) ;
+  if (r) stream_fail(batch_sink, &acks, r) ;
+  npending = 0 ;
+}
+
+ /* Every read of the input: before a read would wait, even in the middle
+    of a message, the pending batch is synced and acked, after waiting a
+    little for more input (the fetcher is not held back meanwhile: its
+    window is larger than a batch) */
+static ssize_t stream_read (int fd, struct iovec const *v, unsigned int n)
+{
+  if (npending)
+  {
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 } ;
+    if (poll(&p, 1, LINGER_MS) <= 0) sync_batch() ;
+  }
+  return fd_readv(fd, v, n) ;
+}
+
 static void stream_mode (sink *k)
 {
-  stralloc acks = STRALLOC_ZERO ;
   stralloc uid = STRALLOC_ZERO ;
-  unsigned int npending = 0 ;
   struct stat st ;
   ackpipe = fstat(1, &st) == 0 && S_ISFIFO(st.st_mode) ;
+  batch_sink = k ;
   mpopstream_reader_init(&reader) ;
   for (;;)
   {
     mpopstream_event ev ;
     int r = 0 ;
-    if (npending && (npending >= BATCH_MAX || !input_ready(npending)))
-    {
-      r = sync_and_ack(&acks) ;
-      if (r) stream_fail(k, &acks, r) ;
-      npending = 0 ;
-    }
+    if (npending >= BATCH_MAX) sync_batch() ;
     switch (mpopstream_get(&reader, &in, &ev))
     {
       case MPOPSTREAM_MSG :
@@ -239,8 +251,7 @@ static void stream_mode (sink *k)
         if (!r) npending++ ;
         break ;
       case MPOPSTREAM_END :
-        r = sync_and_ack(&acks) ;
-        if (r) stream_fail(k, &acks, r) ;
+        sync_batch() ;
         stralloc_free(&acks) ;
         stralloc_free(&uid) ;
         return ;
