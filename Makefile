@@ -15,6 +15,8 @@ demo: deps-demo
 	./configure && $(MAKE) $@
 bench: deps-bench
 	./configure && $(MAKE) $@
+stress: deps-test
+	./configure && $(MAKE) $@
 fuzz: deps-fuzz
 	./configure && $(MAKE) $@
 clean:
@@ -74,6 +76,12 @@ demo: deps-demo all
 
 bench: deps-bench all
 	MPOP_BUILD=$(B) bench/run
+
+# the kill suite (tests/killsuite.bats) with STRESS_KILLS kills
+STRESS_KILLS ?= 500
+STRESS_SEED ?= 7
+stress: deps-test all
+	KILLSUITE_KILLS=$(STRESS_KILLS) KILLSUITE_SEED=$(STRESS_SEED) MPOP_BUILD=$(B) SANITIZE=$(SANITIZE) tests/run tests/killsuite.bats
 
 # libFuzzer targets tests/fuzz/*.c, built with clang into build/fuzz/, each
 # run for FUZZ_TIME seconds; FUZZ_TARGETS picks some (tests/fuzz/run)

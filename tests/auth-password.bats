@@ -271,11 +271,11 @@ ptyrun () { # TEXT-TO-SEND: auth-test password on a new terminal
   tr '\0' ' ' < "/proc/$pid/cmdline" > "$T/cmdline"
   grep 'core file size' "/proc/$pid/limits" > "$T/limits"
   kill "$pid" ; wait "$pid" || true
-  run grep -c 'Pa55-in-env' "$T/environ" "$T/cmdline" "$T/err"
-  assert_output $'/dev/null:0' || assert_output "$T/environ:0"$'\n'"$T/cmdline:0"$'\n'"$T/err:0"
+  run grep -c 'Pa55-in-env' "$T/environ" "$T/cmdline" "$T/out" "$T/err"
+  assert_output "$T/environ:0"$'\n'"$T/cmdline:0"$'\n'"$T/out:0"$'\n'"$T/err:0"
   grep -q '^MPOP_USER=joe$' "$T/environ"
   run cat "$T/limits"
   assert_output --regexp '^Max core file size +0 '
-  run grep -- '--> AUTH PLAIN' "$T/err"
+  run grep -- '--> AUTH PLAIN' "$T/out"
   assert_output '--> AUTH PLAIN ********'
 }

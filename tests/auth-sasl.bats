@@ -418,3 +418,38 @@ scram_server () { # [--bad-signature]: tests/lib/scramsrv.py in the background; 
   run cat "$T/sres"
   assert_output 'proof ok, cancelled'
 }
+
+# without_gsasl CMD...: runs CMD in a mount namespace where the libgsasl
+# file is empty (dlopen fails); skips the test where that is impossible
+without_gsasl () {
+  local so lib
+  so=$(sed -n 's/^#define MPOP_GSASL_SONAME "\(.*\)"$/\1/p' "$TESTS_DIR/../src/include/mpop/config.h")
+  lib=$(ldconfig -p | awk -v n="$so" '$1 == n { print $NF ; exit }')
+  [ -n "$lib" ] || skip "no $so in the ldconfig cache"
+  [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null || skip "needs root and unshare -m"
+  lib=$(readlink -f "$lib")
+  unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" "$@"
+}
+
+@test "sasl: libgsasl is loaded only for SASL: without it USER works, SASL is a clear 69, --version says so" {
+  s=$(scenario both <<'EOF'
+sasl PLAIN
+EOF
+)
+  authfp_start "$s" --sessions 2
+  f=$(fp_rc "user u" "password p" "auth user")
+  run without_gsasl timeout 30 "$BIN/rcparse" -C "$f" -S default "$TESTBIN/auth-test" login
+  assert_success
+  assert_output user
+  f=$(fp_rc "user u" "password p" "auth plain")
+  run without_gsasl timeout 30 "$BIN/rcparse" -C "$f" -S default "$TESTBIN/auth-test" login
+  assert_failure 69
+  assert_output --regexp '^auth-test: cannot load GNU SASL: .*libgsasl.* \(needed by authentication method PLAIN\)$'
+  run without_gsasl "$BIN/mpop" --version
+  assert_success
+  assert_line 'Authentication library: GNU SASL not available; user, apop, oauthbearer, xoauth2: built-in'
+  assert_line 'apop user oauthbearer xoauth2 '
+  # with it, a program that is not using SASL has not mapped it
+  run ldd "$BIN/pop3fetch"
+  refute_output --partial gsasl
+}

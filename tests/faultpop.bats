@@ -577,3 +577,14 @@ EOF
   assert_line --regexp '^FAIL sasl-bare-plus +run 1 exit 76, want 0'
   assert_line '2 passed, 1 failed'
 }
+
+# Every scenario through our mpop wrapper (and so pop3fetch and mdeliver):
+# exit code, delivered and committed-deleted messages as the scenario says.
+@test "faultpop: our mpop passes every scenario (exit code, delivered, deleted)" {
+  run "$FAULTPOP_PYTHON" "$TESTS_DIR/faultpop/run-scenarios.py" --client "$BIN/mpop" \
+    --timeout 30 --jobs 6 --keep-dirs "$T/runs"
+  [ "$status" -eq 0 ] || { printf '%s\n' "${lines[@]}" | grep -v '^PASS' ; return 1 ; }
+  n=$(ls "$FAULTPOP_SCENARIOS"/*.scn | wc -l)
+  assert_line "$n passed, 0 failed"
+  echo "# faultpop: $n scenarios through mpop, all passed" >&3
+}

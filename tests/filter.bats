@@ -154,6 +154,25 @@ progress_lines () {
   assert_line --partial 'sleep 60 timed out'
 }
 
+@test "filter: a SIGKILLed pop3fetch leaves no filter behind" {
+  faultpop_start "$(scenario)"
+  faultpop_maildir "$T/md"
+  faultpop_mpop "$BIN/mpop" --auth=user --tls=off --delivery=maildir,"$T/md" \
+    --uidls-file="$HOME/uidls" --timeout=60 --filter="cat >/dev/null ; echo \$\$ > $T/filter.pid ; exec sleep 60" \
+    >/dev/null 2>&1 3>&- &
+  pid=$!
+  for i in $(seq 1 200) ; do [ -s "$T/filter.pid" ] && break ; sleep 0.05 ; done
+  fpid=$(cat "$T/filter.pid")
+  [ -d "/proc/$fpid" ]
+  # the filter's parent is pop3fetch
+  ppid=$(awk '{ print $4 }' "/proc/$fpid/stat")
+  [ "$(cat "/proc/$ppid/comm")" = pop3fetch ]
+  kill -KILL "$ppid"
+  wait "$pid" || true
+  for i in $(seq 1 100) ; do [ -d "/proc/$fpid" ] || break ; sleep 0.05 ; done
+  [ ! -d "/proc/$fpid" ]
+}
+
 @test "filter: %F arrives as plain text, injection attempts are harmless" {
   local f="$T/inj.scn"
   cat > "$f" <<'EOF2'

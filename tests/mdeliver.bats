@@ -248,10 +248,13 @@ touch pwn4" "x' ; touch pwn5 ; '" 'a|touch pwn6' 'a&&touch pwn7' '<>' ; do
   printf 'Subject: one\n\nfirst\n' > "$T/one"
   python3 -c 'print("Subject: two\n\n" + "y" * 5000)' > "$T/two"
   "$STREAMGEN" "$T/one" "$T/two" > "$T/all"
-  n=$(( $("$STREAMGEN" -T "$T/one" | wc -c) + 100 ))
+  mkmaildir "$T/M"
+  # the next message stops in its header netstring, in a data netstring's
+  # length, in its data
+  for extra in 2 9 30 34 100 ; do
+  n=$(( $("$STREAMGEN" -T "$T/one" | wc -c) + extra ))
   head -c "$n" "$T/all" > "$T/part1"
   tail -c +$((n + 1)) "$T/all" > "$T/part2"
-  mkmaildir "$T/M"
   for method in "maildir $T/M" "mbox $T/mbox" ; do
     rm -f "$T/fifo" "$T/acks" ; mkfifo "$T/fifo"
     "$MD" -f s@x $method < "$T/fifo" > "$T/acks" &
@@ -266,8 +269,9 @@ touch pwn4" "x' ; touch pwn5 ; '" 'a|touch pwn6' 'a&&touch pwn7' '<>' ; do
     BGPID=
     printf 'one\ntwo\n' | same_bytes - "$T/acks"
   done
-  same_bytes <(mbox_dates "$T/mbox") <(mbox_expect s@x "$T/one" "$T/two")
-  [ "$(count_files "$T/M/new")" -eq 2 ]
+  done
+  same_bytes <(mbox_dates "$T/mbox") <(mbox_expect s@x "$T/one" "$T/two" "$T/one" "$T/two" "$T/one" "$T/two" "$T/one" "$T/two" "$T/one" "$T/two")
+  [ "$(count_files "$T/M/new")" -eq 10 ]
 }
 
 @test "mdeliver: mbox output is byte-identical to what mpop 1.4.18 writes" {
@@ -524,6 +528,72 @@ time.sleep(1)' "$T/mbox" "$T/locked" &
   BGPID=
   [ "$rc" -eq 143 ]
   same_bytes "$T/mbox" "$T/mbox.orig"
+}
+
+@test "mdeliver: an mda killed by a signal: the rest of its process group is killed too, nothing delivered" {
+  run "$MD" mda "( sleep 0.5 ; touch $T/survivor ) & kill -9 \$\$" < "$C/x-from.eml"
+  assert_failure 74
+  assert_output --partial "killed by signal 9"
+  sleep 1.5
+  [ ! -e "$T/survivor" ]
+}
+
+@test "mdeliver: an mda that stops reading times out after the timeout setting: 74, nothing acked" {
+  printf 'Subject: big\n\n' > "$T/m"
+  head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 70 >> "$T/m"
+  MPOP_TIMEOUT=1 run timeout 60 "$MD" mda "echo started > $T/mda ; exec sleep 30" < "$T/m"
+  assert_failure 74
+  assert_output "mdeliver: echo started > $T/mda ; exec sleep 30 timed out"
+  [ -s "$T/mda" ]
+  # in stream mode, nothing is acked for that message
+  "$STREAMGEN" "$T/m" > "$T/stream"
+  MPOP_TIMEOUT=1 run timeout 60 "$MD" mda "exec sleep 30" < "$T/stream"
+  assert_failure 74
+  assert_output "mdeliver: exec sleep 30 timed out"
+}
+
+# SIGKILL cannot truncate back: the tail record FILE.mdeliver-tail lets the
+# next mdeliver remove what the killed one left (and keep what another
+# program appended after it)
+@test "mdeliver: after a SIGKILL in the middle of an mbox message, the next run removes the partial tail" {
+  printf 'From old Thu Jan  1 00:00:00 1970\nold\n\n' > "$T/mbox"
+  cp "$T/mbox" "$T/mbox.orig"
+  printf 'Subject: x\n\n' > "$T/m"
+  head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 70 >> "$T/m"
+  "$STREAMGEN" -T "$T/m" | head -c 250000 > "$T/cut"
+  for foreign in no yes ; do
+    cp "$T/mbox.orig" "$T/mbox"
+    rm -f "$T/fifo" ; mkfifo "$T/fifo"
+    "$MD" -f s@x mbox "$T/mbox" < "$T/fifo" > "$T/acks" 2> "$T/err" &
+    pid=$! ; BGPID=$pid
+    exec 7> "$T/fifo"
+    cat "$T/cut" >&7
+    wait_for bigger_than "$T/mbox" 100000
+    kill -KILL "$pid"
+    rc=0 ; wait "$pid" || rc=$?
+    exec 7>&-
+    BGPID=
+    [ "$rc" -eq 137 ]
+    # the partial message is there, and the tail record
+    bigger_than "$T/mbox" 100000
+    [ -e "$T/mbox.mdeliver-tail" ]
+    cp "$T/mbox.orig" "$T/expect"
+    if [ "$foreign" = yes ] ; then
+      printf 'From foreign Thu Jan  1 00:00:00 1970\nforeign\n\n' | tee -a "$T/expect" >> "$T/mbox"
+    fi
+    run "$MD" -f new@x mbox "$T/mbox" < "$C/x-from.eml"
+    assert_success
+    cat "$T/mbox.orig" > "$T/expect2"
+    [ "$foreign" = no ] || printf 'From foreign Thu Jan  1 00:00:00 1970\nforeign\n\n' >> "$T/expect2"
+    # what the next run found: the file as before the kill (+ the foreign message)
+    same_bytes <(head -c "$(stat -c %s "$T/expect2")" "$T/mbox") "$T/expect2"
+    # then its own message, whole
+    run sh -c "tail -c +$(( $(stat -c %s "$T/expect2") + 1 )) '$T/mbox' | head -n 1"
+    assert_output --regexp '^From new@x '
+    # nothing else: exactly one message more
+    [ "$(grep -c '^From ' "$T/mbox")" -eq $(( $(grep -c '^From ' "$T/expect2") + 1 )) ]
+    [ ! -e "$T/mbox.mdeliver-tail" ]
+  done
 }
 
 # --- as another program's MDA ------------------------------------------------------

@@ -2,10 +2,13 @@
 # Moving to the toolkit from mpop 1.4.18, fetchmail and getmail: the state
 # each of them leaves (written by the real programs, against a private
 # Dovecot) is taken over, and the first session of our mpop fetches none of
-# the messages they already fetched. Then uidlstore import's checks.
+# the messages they already fetched. Then uidlstore import's checks, and
+# mpop --adopt (pop3fetch -m): whatever is on the server counts as
+# retrieved, without a download.
 
 load lib/common
 load lib/dovecot
+load lib/faultpop
 
 setup_file () {
   dovecot_start "$BATS_FILE_TMPDIR/dovecot" --no-ssl
@@ -17,6 +20,10 @@ teardown_file () {
 
 setup () {
   common_setup
+}
+
+teardown () {
+  faultpop_stop
 }
 
 maildir () { mkdir -p "$1/new" "$1/cur" "$1/tmp" ; }
@@ -274,4 +281,153 @@ x 7"
   assert_failure 64
   assert_output "uidlstore: no account: give -h host and -u user, or run under rcparse"
   [ ! -e "$T/uidls" ]
+}
+
+# --- mpop --adopt -------------------------------------------------------------
+
+@test "adopt: the 5 messages on the server are recorded without RETR or DELE; the next run fetches only the 2 that came after" {
+  dovecot_user a1 secret
+  batch a1 5 51 "$T/first"
+  account a1 a1
+  run timeout 60 "$BIN/mpop" --adopt -d a1
+  assert_success
+  assert_line --regexp '^new: 5 messages in .*, total: 5 messages in '
+  assert_line 'marked 5 messages as retrieved, without retrieving them'
+  assert_line -- '--> UIDL'
+  refute_line --regexp '^--> (RETR|DELE|TOP)'
+  [ "$(count "$HOME/Mail/a1")" -eq 0 ]
+  [ "$(dovecot_message_count a1)" -eq 5 ]
+  run "$BIN/rcparse" a1 "$BIN/uidlstore" list
+  assert_equal "$(cut -d' ' -f1 <<< "$output")" "$(server_uids a1)"
+  batch a1 2 52 "$T/second"
+  run timeout 60 "$BIN/mpop" -Q a1
+  assert_success
+  assert_line --regexp '^new: 2 messages in .*, total: 7 messages in '
+  expect_delivered "$T/second" "$HOME/Mail/a1"
+  # keep off: adopted messages count as retrieved, so they go too
+  [ "$(dovecot_message_count a1)" -eq 0 ]
+}
+
+@test "adopt: twice changes nothing; rcparse ACCOUNT pop3fetch -m in pipe mode writes an empty stream" {
+  dovecot_user a2 secret
+  batch a2 5 53 "$T/first"
+  account a2 a2 "keep on"
+  run timeout 60 "$BIN/mpop" --adopt a2
+  assert_success
+  uidls="$HOME/.mpop_uidls/a2_at_$DOVECOT_HOST"
+  "$BIN/uidlstore" -f "$uidls" list -a > "$T/uidls.1"
+  timeout 60 "$BIN/rcparse" a2 "$BIN/pop3fetch" -m > "$T/out" 2> "$T/err"
+  assert_equal "$(cat "$T/out")" "13:mpop-stream 1,3:end,"
+  run cat "$T/err"
+  assert_line --index 0 "a2 at $DOVECOT_HOST:"
+  assert_line --index 1 --regexp '^new: no messages, total: 5 messages in '
+  assert_line --index 2 "no new messages to mark as retrieved"
+  "$BIN/uidlstore" -f "$uidls" list -a | cmp - "$T/uidls.1"
+  [ ! -e "$uidls.journal" ]
+  run timeout 60 "$BIN/mpop" -q a2
+  assert_success
+  assert_output ""
+  [ "$(count "$HOME/Mail/a2")" -eq 0 ]
+  [ "$(dovecot_message_count a2)" -eq 5 ]
+}
+
+@test "adopt: with a keep duration, known UIDs keep their first-seen times, gone ones are forgotten, nothing is deleted" {
+  dovecot_user a3 secret
+  batch a3 5 54 "$T/first"
+  account a3 a3 "keep 1d"
+  mapfile -t uids < <(server_uids a3)
+  mkdir -p "$HOME/.mpop_uidls"
+  uidls="$HOME/.mpop_uidls/a3_at_$DOVECOT_HOST"
+  printf ' 3 %s a3\n%s 1000\n%s 2000\ngone 3000\n 1 other.example.org ann\nx 7\n' \
+    "$DOVECOT_HOST" "${uids[0]}" "${uids[1]}" > "$uidls"
+  before=$(date +%s)
+  run timeout 60 "$BIN/mpop" --adopt a3
+  assert_success
+  assert_line --regexp '^new: 3 messages in .*, total: 5 messages in '
+  assert_line 'marked 3 messages as retrieved, without retrieving them'
+  [ "$(dovecot_message_count a3)" -eq 5 ]
+  run "$BIN/rcparse" a3 "$BIN/uidlstore" list
+  assert_equal "$(cut -d' ' -f1 <<< "$output")" "$(server_uids a3)"
+  assert_line "${uids[0]} 1000"
+  assert_line "${uids[1]} 2000"
+  refute_line --partial gone
+  for u in "${uids[@]:2}" ; do
+    t=$(grep -F "$u " <<< "$output" | cut -d' ' -f2)
+    [ "$t" -ge "$before" ] && [ "$t" -le "$(date +%s)" ]
+  done
+  run "$BIN/uidlstore" -f "$uidls" list -a
+  assert_line " 1 other.example.org ann"
+  assert_line "x 7"
+  # the next session deletes the two known for more than a day, keeps the rest
+  run timeout 60 "$BIN/mpop" -q a3
+  assert_success
+  [ "$(count "$HOME/Mail/a3")" -eq 0 ]
+  [ "$(dovecot_message_count a3)" -eq 3 ]
+}
+
+@test "adopt: waits for the lock of the UIDLs file" {
+  dovecot_user a4 secret
+  batch a4 2 55 "$T/first"
+  account a4 a4 "keep on"
+  uidls="$HOME/.mpop_uidls/a4_at_$DOVECOT_HOST"
+  mkdir -p "$HOME/.mpop_uidls"
+  # the holder copies the file just before it lets the lock go: adopt must
+  # not have written it yet
+  "$BIN/uidlstore" -f "$uidls" lock sh -c 'touch "$1.held" ; sleep 1 ; cp "$1" "$1.during"' sh "$uidls" &
+  holder=$!
+  for _ in $(seq 100) ; do [ -e "$uidls.held" ] && break ; sleep 0.1 ; done
+  [ -e "$uidls.held" ]
+  run timeout 60 "$BIN/mpop" -q --adopt a4
+  assert_success
+  wait "$holder"
+  [ -e "$uidls.during" ] && [ ! -s "$uidls.during" ]
+  run "$BIN/rcparse" a4 "$BIN/uidlstore" list
+  assert_equal "$(cut -d' ' -f1 <<< "$output")" "$(server_uids a4)"
+}
+
+@test "adopt: a server without UIDL (not in CAPA, or -ERR without CAPA): status 69, QUIT, nothing recorded or deleted" {
+  for capa in on off ; do
+    printf 'capa-command %s\nuidl off\nmessages 3\n' "$capa" > "$T/nouidl.scn"
+    faultpop_start "$T/nouidl.scn"
+    run faultpop_mpop "$BIN/mpop" --adopt --auth=user --tls=off --keep=off \
+      --delivery=maildir,"$T/md" --uidls-file="$T/uidls"
+    assert_failure 69
+    assert_line "mpop: the POP3 server does not support UIDL: its messages cannot be marked as retrieved"
+    assert_line "mpop: error during mail retrieval"
+    faultpop_wait
+    run faultpop_commands
+    assert_line QUIT
+    refute_line --regexp '^(RETR|DELE|TOP)'
+    run faultpop_remaining_uids
+    assert_equal "$(wc -l <<< "$output")" 3
+    run "$BIN/uidlstore" -f "$T/uidls" list -a
+    assert_output ""
+  done
+}
+
+@test "adopt: mpop --adopt refuses --serverinfo, --status-only and --auth-only; pop3fetch -m refuses -s and -A" {
+  for o in -S -s -A ; do
+    run "$BIN/mpop" --adopt "$o"
+    assert_failure 64
+    assert_output "mpop: cannot use --adopt with --serverinfo, --status-only or --auth-only"
+  done
+  for o in -s -A ; do
+    run "$BIN/pop3fetch" -m "$o"
+    assert_failure 64
+    assert_output --partial "pop3fetch: usage: "
+  done
+}
+
+@test "adopt: mpop's own way, --killsize=0 --keep=on, records everything without RETR or DELE" {
+  dovecot_user a5 secret
+  batch a5 3 56 "$T/first"
+  account a5 a5
+  run timeout 60 "$BIN/mpop" --killsize=0 --keep=on a5
+  assert_success
+  assert_line 'skipping message 3 of 3 (reason: killsize + keep)'
+  refute_line --partial 'retrieving'
+  [ "$(count "$HOME/Mail/a5")" -eq 0 ]
+  [ "$(dovecot_message_count a5)" -eq 3 ]
+  run "$BIN/rcparse" a5 "$BIN/uidlstore" list
+  assert_equal "$(cut -d' ' -f1 <<< "$output")" "$(server_uids a5)"
 }

@@ -39,7 +39,7 @@ X
   assert_success
   run cat "$T/log.default"
   assert_line "prog=pop3fetch"
-  assert_line "args=$T/bin/mdeliver"
+  assert_line "args=$T/bin/mdeliver -q"
   assert_line "MPOP_ACCOUNT=default"
   assert_line "MPOP_CONFIG_FILE=$f"
   assert_line "MPOP_HOST=one.example"
@@ -57,10 +57,10 @@ X
 }
 
 @test "chain: output and mode flags reach pop3fetch" {
-  "$T/bin/mpop" -C "$f" -q ; grep -qx "args=-q $T/bin/mdeliver" "$T/log.default"
-  "$T/bin/mpop" -C "$f" -Q ; grep -qx "args=-Q $T/bin/mdeliver" "$T/log.default"
-  "$T/bin/mpop" -C "$f" -s ; grep -qx "args=-s $T/bin/mdeliver" "$T/log.default"
-  "$T/bin/mpop" -C "$f" --auth-only ; grep -qx "args=-A $T/bin/mdeliver" "$T/log.default"
+  "$T/bin/mpop" -C "$f" -q ; grep -qx "args=-q $T/bin/mdeliver -q" "$T/log.default"
+  "$T/bin/mpop" -C "$f" -Q ; grep -qx "args=-Q $T/bin/mdeliver -q" "$T/log.default"
+  "$T/bin/mpop" -C "$f" -s ; grep -qx "args=-s $T/bin/mdeliver -q" "$T/log.default"
+  "$T/bin/mpop" -C "$f" --auth-only ; grep -qx "args=-A $T/bin/mdeliver -q" "$T/log.default"
 }
 
 @test "chain: -d prints the configuration first and passes -d" {
@@ -68,7 +68,7 @@ X
   assert_success
   assert_line "using account default from $f"
   assert_line "password = *"
-  grep -qx "args=-d $T/bin/mdeliver" "$T/log.default"
+  grep -qx "args=-d $T/bin/mdeliver -q" "$T/log.default"
 }
 
 @test "chain: -S runs pop3info without a deliverer or delivery setting" {
@@ -138,4 +138,25 @@ X
   assert_success
   assert_line --partial "--serverinfo"
   [ ! -e "$T/order" ]
+}
+
+@test "chain: SIGTERM to mpop reaches the running session; no further account runs" {
+  cat > "$T/bin/pop3fetch" <<X
+#!/bin/sh
+echo "\$MPOP_ACCOUNT" >> "$T/order"
+[ "\$MPOP_ACCOUNT" = two ] || exit 0
+trap 'echo TERM > "$T/term" ; exit 74' TERM
+: > "$T/ready"
+i=0
+while [ \$i -lt 200 ] ; do sleep 0.1 ; i=\$((i + 1)) ; done
+exit 0
+X
+  "$T/bin/mpop" -C "$f" -a 3>&- &
+  pid=$!
+  for i in $(seq 1 200) ; do [ -e "$T/ready" ] && break ; sleep 0.05 ; done
+  kill -TERM "$pid"
+  status=0 ; wait "$pid" || status=$?
+  [ "$status" -eq 74 ]
+  [ "$(cat "$T/term")" = TERM ]
+  assert_equal "$(cat "$T/order" | tr '\n' ' ')" "default two "
 }

@@ -176,7 +176,7 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
   [ "$(dovecot_message_count tls)" -eq 0 ]
 }
 
-@test "retrieval: keep on: a second run retrieves nothing and deletes nothing" {
+@test "retrieval: keep on: a second run retrieves nothing, deletes nothing, rewrites nothing" {
   dnew keepon 20 11
   maildir "$T/md"
   drc a keepon "maildir $T/md" "keep on"
@@ -187,6 +187,8 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
   assert_line --index 2 --regexp '^retrieving message 1 of 20 \([0-9.]+ (bytes|KiB)\): 100%$'
   [ "${#lines[@]}" -eq 22 ]
   [ "$(count "$T/md")" -eq 20 ]
+  cp -p "$T/uidls.a" "$T/uidls.first"
+  inode=$(stat -c %i "$T/uidls.a")
   run fetch a
   assert_success
   assert_line --index 1 --regexp '^new: no messages, total: 20 messages in [0-9.]+ KiB$'
@@ -195,6 +197,19 @@ uids () { "$BIN/rcparse" -C "$T/$1.rc" "$1" "$BIN/uidlstore" list | cut -d' ' -f
   [ "$(dovecot_message_count keepon)" -eq 20 ]
   [ "$(uids a | wc -l)" -eq 20 ]
   compare "$(dovecot_orig_dir keepon)" "$T/md"
+  # nothing changed: the file was neither replaced nor written
+  [ "$(stat -c %i "$T/uidls.a")" = "$inode" ]
+  [ "$(stat -c %Y.%y "$T/uidls.a")" = "$(stat -c %Y.%y "$T/uidls.first")" ]
+  [ ! -e "$T/uidls.a.journal" ]
+  # one new message: the file is rewritten, first-seen times kept
+  dnew keepon 1 12
+  run fetch a
+  assert_success
+  [ "$(uids a | wc -l)" -eq 21 ]
+  [ "$(stat -c %i "$T/uidls.a")" != "$inode" ]
+  grep -v '^#' "$T/uidls.first" | sed 1d > "$T/first.entries"
+  [ "$(wc -l < "$T/first.entries")" -eq 20 ]
+  [ "$(grep -vxFf "$T/uidls.a" "$T/first.entries" | wc -l)" -eq 0 ]
 }
 
 @test "retrieval: keep off: the server is emptied, and so is the account's list" {
@@ -467,8 +482,9 @@ EOF
   "$BIN/rcparse" -C "$T/a.rc" a "$BIN/pop3fetch" -q "$BIN/mdeliver" 2>"$T/err" 3>&- &
   pid=$!
   for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
-  # until the part before the stall has reached mdeliver
-  for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/tmp")" ] && break ; sleep 0.05 ; done
+  # until message 1 is stored and the part of message 2 before the stall has
+  # reached mdeliver
+  for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/tmp")" ] && [ -n "$(ls "$T/md/new")" ] && break ; sleep 0.05 ; done
   child=$(cat "/proc/$pid/task/$pid/children") || { cat "$T/err" ; ls -l "$T/md/new" "$T/md/tmp" ; cat "$T/fp.log" ; return 1 ; }
   [ -n "$child" ]
   kill -KILL "$pid"
@@ -589,7 +605,7 @@ EOF
   outstanding () {
     awk '/^--> RETR / { n++ ; if (n > top) top = n ; next } n && /^<-- / { n-- } END { print top + 0 }' "$T/trace"
   }
-  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" 2>"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
+  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" >"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
   assert_success
   [ "$(count "$T/md")" -eq 1200 ]
   top=$(outstanding)
@@ -598,7 +614,7 @@ EOF
   assert_output 1
   rm -f "$T"/uidls.a* ; rm -rf "$T/md"
   frc a "keep on" "pipelining off"
-  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" 2>"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
+  run timeout 120 sh -c '"$0" -C "$1" a "$2" -d "$3" >"$4"' "$BIN/rcparse" "$T/a.rc" "$BIN/pop3fetch" "$BIN/mdeliver" "$T/trace"
   assert_success
   [ "$(count "$T/md")" -eq 1200 ]
   [ "$(outstanding)" -eq 1 ]
@@ -690,6 +706,148 @@ EOF
   run fp_commands
   refute_line QUIT
   refute_line --regexp '^DELE'
+}
+
+# mpop forwards SIGINT, SIGTERM and SIGHUP to its pop3fetch, which aborts as
+# mpop does; mpop waits for it, returns its code and runs no further account
+@test "retrieval: SIGTERM, SIGINT or SIGHUP to the mpop wrapper reaches pop3fetch: 74, no QUIT, no next account" {
+  scenario term <<'EOF2'
+messages 3 sizes=500,300000,500
+fault on=RETR arg=2 do=stall at-byte=100003 seconds=60
+EOF2
+  fp_start term --sessions 10
+  frc a "keep off"
+  { cat "$T/a.rc" ; printf 'account b : a\n' ; } | rc ab.rc >/dev/null
+  for sig in TERM INT HUP ; do
+    rm -rf "$T/md" "$T"/uidls.a* ; maildir "$T/md"
+    : > "$T/fp.log"
+    "$BIN/mpop" -q -C "$T/ab.rc" a b 2>"$T/err" 3>&- &
+    pid=$!
+    for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
+    for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/new")" ] && break ; sleep 0.05 ; done
+    kill -"$sig" "$pid" || { cat "$T/err" ; return 1 ; }
+    status=0 ; wait "$pid" || status=$?
+    [ "$status" -eq 74 ] || { echo "SIG$sig: mpop exited $status" ; cat "$T/err" ; return 1 ; }
+    run cat "$T/err"
+    assert_line "mpop: operation aborted"
+    [ "$(subjects "$T/md")" = "faultpop message 1" ]
+    [ "$(uids a)" = uid1 ]
+    run fp_commands
+    refute_line QUIT
+    refute_line --regexp '^DELE'
+    # one session only: account b was not run
+    [ "$(grep -c '^USER' <<<"$output")" -eq 1 ]
+    # no pop3fetch is left behind
+    run pgrep -f "^$BIN/pop3fetch"
+    assert_failure
+  done
+}
+
+# mpop's UIDLs format errors (the corpus of uidlstore.bats), met by a session
+@test "retrieval: a corrupted UIDLs file, each way: 65 with FILE, line N, nothing retrieved, no QUIT, file untouched" {
+  scenario three <<'EOF2'
+messages 3 sizes=500,500,500
+EOF2
+  fp_start three --sessions 20
+  frc a "keep off"
+  n=0
+  while IFS='|' read -r content message ; do
+    printf "$content" > "$T/uidls.a"
+    chmod 600 "$T/uidls.a"
+    cp "$T/uidls.a" "$T/copy"
+    : > "$T/fp.log"
+    run timeout 60 "$BIN/mpop" -q -C "$T/a.rc" a
+    [ "$status" -eq 65 ] || { echo "$content: status $status: $output" ; return 1 ; }
+    assert_line "mpop: $T/uidls.a, $message"
+    [ "$(count "$T/md")" -eq 0 ]
+    cmp "$T/uidls.a" "$T/copy"
+    [ ! -e "$T/uidls.a.journal" ]
+    run fp_commands
+    refute_line --regexp '^(RETR|DELE|QUIT)'
+    n=$((n + 1))
+  done <<'EOF2'
+# c\nx 1\n|line 2: UID without a list
+# c\n\n|line 2: UID without a list
+ 1 h u\na 1\n# late\n|line 3: UID without a list
+ 0 h u\n|line 1: invalid number of UIDs
+ x h u\n|line 1: invalid number of UIDs
+ 1  u\n|line 1: invalid or missing host name
+ 1 h \n|line 1: invalid or missing user name
+ 1 h u v\n|line 1: invalid or missing user name
+ 2 h u\na 1\n 1 h2 u\nb 1\n|line 3: too few UIDs for user u, host h
+# c\n 3 h u\na 1\nb 2\n|line 4: too few UIDs for user u, host h
+ 1 h u\nb#c d\n|line 2: invalid timestamp
+EOF2
+  [ "$n" -eq 11 ]
+  [ -z "$(fp_keys deleted)" ]
+}
+
+# The journal of acked UIDs left by a SIGKILLed session is merged by the
+# next one: nothing is retrieved twice, and it is folded into the file.
+@test "retrieval: the journal left by a killed run is recovered: no duplicate, folded into the file" {
+  scenario journal <<'EOF2'
+messages 4 sizes=500,500,300000,500
+fault on=RETR arg=3 session=1 do=stall at-byte=100003 seconds=60
+EOF2
+  fp_start journal --sessions 2
+  frc a "keep on"
+  "$BIN/rcparse" -C "$T/a.rc" a "$BIN/pop3fetch" -q "$BIN/mdeliver" >/dev/null 2>&1 3>&- &
+  pid=$!
+  for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
+  for i in $(seq 1 200) ; do grep -qs uid2 "$T/uidls.a.journal" && break ; sleep 0.05 ; done
+  kill -KILL "$pid"
+  wait "$pid" || true
+  grep -q uid1 "$T/uidls.a.journal"
+  grep -q uid2 "$T/uidls.a.journal"
+  ! grep -q uid1 "$T/uidls.a" 2>/dev/null
+  [ "$(count "$T/md")" -eq 2 ]
+  run "$BIN/rcparse" -C "$T/a.rc" a "$BIN/uidlstore" check
+  assert_success
+  run timeout 60 "$BIN/mpop" -q -C "$T/a.rc" a
+  assert_success
+  [ "$(count "$T/md")" -eq 4 ]
+  [ "$(subjects "$T/md" | sort -u | wc -l)" -eq 4 ]
+  [ ! -e "$T/uidls.a.journal" ]
+  [ "$(uids a | sort | tr '\n' ' ')" = "uid1 uid2 uid3 uid4 " ]
+  # the second session retrieved only 3 and 4
+  run sh -c "awk '/^CAPA\$/ { n++ } n == 2 && /^RETR/' <<'X'
+$(fp_commands)
+X"
+  assert_output "$(printf 'RETR 3\nRETR 4')"
+}
+
+# new/ becomes read-only while the session runs (between two messages)
+@test "retrieval: the maildir made read-only mid-run: 74, the messages before recorded, nothing else deleted, the rerun completes" {
+  scenario ro <<'EOF2'
+messages 4 sizes=500,300000,500,500
+fault on=RETR arg=2 do=stall at-byte=100003 seconds=3
+EOF2
+  fp_start ro --sessions 2
+  frc a "keep off"
+  "$BIN/mpop" -q -C "$T/a.rc" a >"$T/out" 2>&1 3>&- &
+  pid=$!
+  for i in $(seq 1 200) ; do grep -q '"event": "stall"' "$T/fp.log" 2>/dev/null && break ; sleep 0.05 ; done
+  for i in $(seq 1 200) ; do [ -n "$(ls "$T/md/new")" ] && break ; sleep 0.05 ; done
+  if [ "$(id -u)" = 0 ] ; then
+    chattr +i "$T/md/new" 2>/dev/null || { kill "$pid" ; skip "root, and chattr +i does not work here" ; }
+    IMMUTABLE="$T/md/new"
+  else
+    chmod 555 "$T/md/new"
+  fi
+  status=0 ; wait "$pid" || status=$?
+  [ "$status" -eq 74 ] || [ "$status" -eq 73 ] || { echo "status $status" ; cat "$T/out" ; return 1 ; }
+  grep -q "$T/md" "$T/out"
+  [ "$(subjects "$T/md")" = "faultpop message 1" ]
+  [ -z "$(ls "$T/md/tmp")" ]
+  [ "$(uids a)" = uid1 ]
+  [ -z "$(fp_keys deleted)" ]
+  run fp_commands
+  refute_line QUIT
+  if [ -n "${IMMUTABLE:-}" ] ; then chattr -i "$T/md/new" ; IMMUTABLE='' ; else chmod 755 "$T/md/new" ; fi
+  run timeout 60 "$BIN/mpop" -q -C "$T/a.rc" a
+  assert_success
+  [ "$(count "$T/md")" -eq 4 ]
+  [ "$(fp_keys remaining)" = "" ]
 }
 
 @test "retrieval: a deliverer that stops reading times out: 74, nothing deleted" {

@@ -10,12 +10,14 @@ setup ()
   F="$T/uidls"
   HOLDER_PID=
   MPOPD_PID=
+  MPOPD2_PID=
 }
 
 teardown ()
 {
   [ -z "$HOLDER_PID" ] || kill "$HOLDER_PID" 2>/dev/null || true
   [ -z "$MPOPD_PID" ] || kill "$MPOPD_PID" 2>/dev/null || true
+  [ -z "$MPOPD2_PID" ] || kill "$MPOPD2_PID" 2>/dev/null || true
 }
 
 us () { "$BIN/uidlstore" -f "$F" -h pop.example.org -u joe "$@" ; }
@@ -196,7 +198,8 @@ EOF
   ! grep -qx 'm1' "$F"
 }
 
-@test "mpop 1.4.18 respects the lock held by uidlstore lock" {
+# our mpop meets the same lock at the same time: one 10 s wait for both
+@test "mpop 1.4.18 and our mpop respect the lock held by uidlstore lock: 74 after 10 s, nothing retrieved" {
   [ -x /usr/bin/mpopd ] && [ -x "$REFMPOP" ] || skip "mpop/mpopd not installed"
   mkdir -p "$T/md/new" "$T/md/cur" "$T/md/tmp" "$T/out/new" "$T/out/cur" "$T/out/tmp"
   printf 'Subject: 1\n\none\n' > "$T/md/new/m1"
@@ -220,11 +223,26 @@ EOF
   "$BIN/uidlstore" -f "$F" lock sh -c ': > "$1" ; read x < "$2"' sh "$T/locked" "$T/release" 3>&- &
   HOLDER_PID=$!
   wait_for test -e "$T/locked"
+  # ours talks to a second mpopd (mpopd locks its mailbox per session)
+  cp -a "$T/md" "$T/md2"
+  port2=$(python3 "$TESTS_DIR/lib/nettool.py" freeports 1)
+  /usr/bin/mpopd --port="$port2" --auth=test,'echo secret' --maildir="$T/md2" 3>&- &
+  MPOPD2_PID=$!
+  python3 "$TESTS_DIR/lib/nettool.py" wait --greeting --pid "$MPOPD2_PID" "$port2"
+  sed "s|$T/out|$T/ours|; s|^port .*|port $port2|" "$rcf" > "$T/ours.rc" ; chmod 600 "$T/ours.rc"
+  mkdir -p "$T/ours/new" "$T/ours/cur" "$T/ours/tmp"
+  "$BIN/mpop" -C "$T/ours.rc" -q > "$T/ours.out" 2>&1 3>&- &
+  ours=$!
   run "$REFMPOP" -C "$rcf" -q
+  oursrc=0 ; wait "$ours" || oursrc=$?
   echo x > "$T/release"
   assert_failure 74
   assert_output --partial "cannot lock $F (tried for 10 seconds)"
   [ -z "$(ls "$T/out/new")" ]
+  [ "$oursrc" -eq 74 ] || { cat "$T/ours.out" ; return 1 ; }
+  run cat "$T/ours.out"
+  assert_output --partial "cannot lock $F (tried for 10 seconds)"
+  [ -z "$(ls "$T/ours/new")" ]
   wait "$HOLDER_PID"
 }
 

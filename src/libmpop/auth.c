@@ -53,6 +53,24 @@ static void upper (char *d, char const *s, size_t max)
   d[i] = 0 ;
 }
 
+ /* A method chosen in the configuration that needs libgsasl, which is
+    loaded only now: say so if it cannot be */
+static int library_missing (pop3 *p)
+{
+  stralloc err = STRALLOC_ZERO ;
+  char const *m = p->a->v[S_AUTH] ;
+  char up[64] ;
+  if (!m || !strcmp(m, "on")) return 0 ;
+  upper(up, m, sizeof(up)) ;
+  if (!sasl_library_missing(up, &err)) return 0 ;
+  if (!err.len || !stralloc_cats(&err, " (needed by authentication method ") || !stralloc_cats(&err, up)
+   || !stralloc_cats(&err, ")") || !stralloc_0(&err))
+    pop3_nomem(p) ;
+  else pop3_failmsg(p, EX_UNAVAILABLE, err.s, 0, 0) ;
+  stralloc_free(&err) ;
+  return 1 ;
+}
+
 int auth_login (pop3 *p)
 {
   account const *a = p->a ;
@@ -63,6 +81,7 @@ int auth_login (pop3 *p)
   int r ;
   p->sasl_hook = &sasl_login ;
   p->sasl_supports = &sasl_supports ;
+  if (library_missing(p)) return p->code ;
   m = pop3_auth_method(p) ;
   if (!m) return p->code ;
   upper(up, m, sizeof(up)) ;

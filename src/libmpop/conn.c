@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <sysexits.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
@@ -109,12 +111,28 @@ static int plain_write (conn *c, char const *s, size_t len)
   return 0 ;
 }
 
+ /* The server answers pipelined commands with small segments; if we
+    delayed our ACK of the first, its Nagle algorithm would hold the next
+    for the 40 ms of our delayed-ACK timer. */
+static void quickack (conn const *c)
+{
+#ifdef TCP_QUICKACK
+  int one = 1 ;
+  if (c->tcp) setsockopt(c->rfd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)) ;
+#else
+  (void)c ;
+#endif
+}
+
 int conn_flush (conn *c)
 {
   size_t len = c->outlen ;
+  int r ;
   c->outlen = 0 ;
   if (!len) return 0 ;
-  return c->tls ? conn_tls_write(c, c->out, len) : plain_write(c, c->out, len) ;
+  r = c->tls ? conn_tls_write(c, c->out, len) : plain_write(c, c->out, len) ;
+  if (!r) quickack(c) ;
+  return r ;
 }
 
 int conn_put (conn *c, char const *s, size_t len)
@@ -146,6 +164,8 @@ void conn_close (conn *c)
   if (c->wfd >= 0 && c->wfd != c->rfd) fd_close(c->wfd) ;
   if (c->rfd >= 0) fd_close(c->rfd) ;
   c->rfd = c->wfd = -1 ;
+  c->tcp = 0 ;
+  c->peerlen = 0 ;
   memset(c->out, 0, sizeof(c->out)) ;
   c->outlen = 0 ;
   stralloc_free(&c->peername) ;

@@ -9,8 +9,13 @@
 #include <sysexits.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
 
 #include <skalibs/djbunix.h>
+#include <skalibs/fmtscan.h>
+#include <skalibs/types.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
 
@@ -77,12 +82,91 @@ static int resolve (conn *c, char const *host, char const *port, int flags, stru
   return conn_fail(c, r == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST, "cannot locate host ", host, ": ", gai_strerror(r)) ;
 }
 
+ /* Dotted quad as inet_pton reads it: four decimal numbers up to 255,
+    without leading zeros */
+static int scan_ip4 (char const *s, char *ip)
+{
+  for (unsigned int i = 0 ; i < 4 ; i++)
+  {
+    unsigned int v = 0, n = 0 ;
+    while (s[n] >= '0' && s[n] <= '9' && n < 4) v = v * 10 + (s[n++] - '0') ;
+    if (!n || n > 3 || v > 255 || (n > 1 && s[0] == '0')) return 0 ;
+    ip[i] = (char)v ;
+    s += n ;
+    if (*s++ != (i < 3 ? '.' : 0)) return 0 ;
+  }
+  return 1 ;
+}
+
+ /* Plain IPv6 notation (hex digits and colons); other forms, such as an
+    embedded dotted quad or a zone, are left to the libc */
+static int scan_ip6 (char const *s, char *ip)
+{
+  size_t n = strlen(s) ;
+  if (!n || n > 39 || s[strspn(s, "0123456789abcdefABCDEF:")]) return 0 ;
+  return ip6_scan(s, ip) == n ;
+}
+
+unsigned int conn_ip_literal (char const *s, char *ip)
+{
+  if (scan_ip4(s, ip)) return 4 ;
+  if (scan_ip6(s, ip)) return 16 ;
+  return 0 ;
+}
+
+ /* A literal address and a numeric port need no resolver (nor the
+    resolver's configuration files, nor its share of libc's pages) */
+static int literal (char const *host, char const *port, struct addrinfo *ai, struct sockaddr_storage *ss)
+{
+  char ip[16] ;
+  unsigned int p, iplen = conn_ip_literal(host, ip) ;
+  size_t k = uint_scan(port, &p) ;
+  if (!iplen || !k || port[k] || p > 65535) return 0 ;
+  memset(ai, 0, sizeof(*ai)) ;
+  memset(ss, 0, sizeof(*ss)) ;
+  ai->ai_socktype = SOCK_STREAM ;
+  ai->ai_addr = (struct sockaddr *)ss ;
+  if (iplen == 4)
+  {
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss ;
+    sin->sin_family = AF_INET ;
+    sin->sin_port = htons(p) ;
+    memcpy(&sin->sin_addr, ip, 4) ;
+    ai->ai_family = AF_INET ;
+    ai->ai_addrlen = sizeof(*sin) ;
+    return 1 ;
+  }
+  {
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss ;
+    sin6->sin6_family = AF_INET6 ;
+    sin6->sin6_port = htons(p) ;
+    memcpy(&sin6->sin6_addr, ip, 16) ;
+    ai->ai_family = AF_INET6 ;
+    ai->ai_addrlen = sizeof(*sin6) ;
+  }
+  return 1 ;
+}
+
 static void remember_addr (conn *c, struct addrinfo const *ai, int canon)
 {
   char buf[NI_MAXHOST] ;
-  if (!getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), 0, 0, NI_NUMERICHOST))
-    if (stralloc_copys(&c->addr, buf) && stralloc_0(&c->addr)) c->addr.len-- ;
-  if (canon && !getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), 0, 0, NI_NAMEREQD))
+  size_t n = 0 ;
+  if (ai->ai_family == AF_INET) n = ip4_fmt(buf, (char const *)&((struct sockaddr_in const *)ai->ai_addr)->sin_addr) ;
+  else if (ai->ai_family == AF_INET6) n = ip6_fmt(buf, (char const *)&((struct sockaddr_in6 const *)ai->ai_addr)->sin6_addr) ;
+  if (n && stralloc_copyb(&c->addr, buf, n) && stralloc_0(&c->addr)) c->addr.len-- ;
+  if (ai->ai_addrlen <= sizeof(c->peer))
+  {
+    memcpy(&c->peer, ai->ai_addr, ai->ai_addrlen) ;
+    c->peerlen = ai->ai_addrlen ;
+  }
+  if (canon) conn_lookup_canon(c) ;
+}
+
+void conn_lookup_canon (conn *c)
+{
+  char buf[NI_MAXHOST] ;
+  if (c->canon.len || !c->peerlen) return ;
+  if (!getnameinfo((struct sockaddr const *)&c->peer, c->peerlen, buf, sizeof(buf), 0, 0, NI_NAMEREQD))
     if (stralloc_copys(&c->canon, buf) && stralloc_0(&c->canon)) c->canon.len-- ;
 }
 
@@ -111,18 +195,26 @@ static int try_addr (conn *c, struct addrinfo const *ai, struct addrinfo const *
     fd_close(fd) ;
     return r ;
   }
+  {
+    int one = 1 ;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ;
+  }
   c->rfd = c->wfd = fd ;
+  c->tcp = 1 ;
   return 0 ;
 }
 
 static int open_tcp (conn *c, char const *host, char const *port, char const *srcname, int canon)
 {
-  struct addrinfo *res = 0, *src = 0 ;
-  int r = resolve(c, host, port, AI_ADDRCONFIG, &res) ;
+  struct addrinfo lit, *res = 0, *src = 0 ;
+  struct sockaddr_storage litaddr ;
+  int r = 0 ;
+  if (literal(host, port, &lit, &litaddr)) res = &lit ;
+  else r = resolve(c, host, port, AI_ADDRCONFIG, &res) ;
   if (r) return r ;
   if (srcname && (r = resolve(c, srcname, 0, AI_NUMERICHOST | AI_PASSIVE, &src)))
   {
-    freeaddrinfo(res) ;
+    if (res != &lit) freeaddrinfo(res) ;
     return conn_fail(c, EX_OSERR, "cannot bind source ip ", srcname, ": not a numeric address") ;
   }
   r = EX_NOHOST ;
@@ -131,7 +223,7 @@ static int open_tcp (conn *c, char const *host, char const *port, char const *sr
     r = try_addr(c, ai, src, srcname, host, port) ;
     if (!r) { remember_addr(c, ai, canon) ; break ; }
   }
-  freeaddrinfo(res) ;
+  if (res != &lit) freeaddrinfo(res) ;
   if (src) freeaddrinfo(src) ;
   if (r == EX_NOHOST) return conn_fail(c, EX_NOHOST, "cannot locate host ", host, ": no address") ;
   return r ;
@@ -153,6 +245,7 @@ int conn_open (conn *c, account const *a, unsigned int flags)
   if (!a->v[S_PROXY_HOST]) return open_tcp(c, host, a->v[S_PORT], a->v[S_SOURCE_IP], flags & CONN_CANON) ;
   r = open_tcp(c, a->v[S_PROXY_HOST], a->v[S_PROXY_PORT] ? a->v[S_PROXY_PORT] : "1080", a->v[S_SOURCE_IP], 0) ;
   c->addr.len = 0 ;
+  c->peerlen = 0 ;
   if (r) return r ;
   return conn_socks5(c, host, (unsigned int)strtoul(a->v[S_PORT], 0, 10)) ;
 }

@@ -33,6 +33,14 @@ extern int deliver_errv (stralloc *err, int code, int e, char const *const *part
 extern int deliver_out (deliver *, char const *s, size_t len, stralloc *err) ;
 extern int deliver_flush (deliver *, stralloc *err) ;
 
+ /* mbox: records the len bytes about to be written as unsynced */
+extern void deliver_mbox_premark (deliver *, size_t len) ;
+
+ /* mda: writes all of s to the MDA's non-blocking pipe, waiting at most
+    d->timeout seconds each time it is full; returns the bytes written,
+    errno ETIMEDOUT at the deadline */
+extern size_t deliver_mda_write (deliver *, char const *s, size_t len) ;
+
  /* A unique file name, maildir style:
     SECS.MUSECSPpidQcounterRrandom.host (exchange: mpop-SECS-M...-host.eml) */
 extern int deliver_uniquename (deliver *, int exchange) ;

@@ -109,10 +109,12 @@ int deliver_flush (deliver *d, stralloc *err)
   size_t n ;
   if (!d->blen) return 0 ;
   if (d->epipe) { d->blen = 0 ; return 0 ; }
-  n = allwrite(d->fd, d->buf, d->blen) ;
+  if (d->method == DELIVER_MBOX) deliver_mbox_premark(d, d->blen) ;
+  n = d->method == DELIVER_MDA ? deliver_mda_write(d, d->buf, d->blen) : allwrite(d->fd, d->buf, d->blen) ;
   if (n < d->blen)
   {
     if (d->method == DELIVER_MDA && errno == EPIPE) d->epipe = 1 ;
+    else if (d->method == DELIVER_MDA && errno == ETIMEDOUT) return deliver_err(err, EX_IOERR, 0, d->arg.s, " timed out") ;
     else return deliver_err(err, EX_IOERR, errno, "cannot write to ", d->path.s) ;
   }
   d->blen = 0 ;

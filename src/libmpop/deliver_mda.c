@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sysexits.h>
@@ -23,6 +24,8 @@
 
  /* mda CMD: "/bin/sh -c CMD" per message, %F replaced by the sanitised
     envelope sender, the message on its stdin, its stdout on our stderr. */
+
+static void mda_abort (deliver *) ;
 
 static int mda_open (deliver *d, stralloc *err)
 {
@@ -72,7 +75,30 @@ static int mda_begin (deliver *d, char const *sender, stralloc *err)
   stralloc_free(&cmd) ;
   fd_close(p[0]) ;
   d->fd = p[1] ;
+  if (ndelay_on(d->fd) < 0)
+  {
+    int e = errno ;
+    mda_abort(d) ;
+    return deliver_err(err, EX_OSERR, e, "cannot set up the pipe to ", d->arg.s) ;
+  }
   return 0 ;
+}
+
+size_t deliver_mda_write (deliver *d, char const *s, size_t len)
+{
+  unsigned int secs = d->timeout ? d->timeout : DELIVER_TIMEOUT ;
+  size_t w = 0 ;
+  while (w < len)
+  {
+    struct pollfd x = { .fd = d->fd, .events = POLLOUT, .revents = 0 } ;
+    ssize_t r = write(d->fd, s + w, len - w) ;
+    if (r > 0) { w += r ; continue ; }
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break ;
+    r = poll(&x, 1, secs > 2000000 ? -1 : (int)(secs * 1000)) ;
+    if (r < 0 && errno != EINTR) break ;
+    if (!r) { errno = ETIMEDOUT ; break ; }
+  }
+  return w ;
 }
 
 static int reap (deliver *d, int *wstat)
@@ -84,6 +110,20 @@ static int reap (deliver *d, int *wstat)
   return r > 0 ;
 }
 
+ /* Waits for the MDA without reaping it first: when it failed, the rest of
+    its process group is killed while the group still exists, so that no
+    survivor (e.g. the command a killed shell was running) delivers a
+    message reported as failed */
+static int wait_mda (deliver *d, int *wstat)
+{
+  siginfo_t si ;
+  int r ;
+  do r = waitid(P_PID, d->pid, &si, WEXITED | WNOWAIT) ;
+  while (r < 0 && errno == EINTR) ;
+  if (r == 0 && (si.si_code != CLD_EXITED || si.si_status)) kill(-d->pid, SIGKILL) ;
+  return reap(d, wstat) ;
+}
+
 static int mda_commit (deliver *d, stralloc *err)
 {
   char fmt[UINT_FMT] ;
@@ -92,7 +132,7 @@ static int mda_commit (deliver *d, stralloc *err)
   if (r) return r ;
   fd_close(d->fd) ;
   d->fd = -1 ;
-  if (!reap(d, &wstat)) return deliver_err(err, EX_OSERR, errno, "cannot wait for ", d->arg.s) ;
+  if (!wait_mda(d, &wstat)) return deliver_err(err, EX_OSERR, errno, "cannot wait for ", d->arg.s) ;
   if (WIFSIGNALED(wstat))
   {
     fmt[uint_fmt(fmt, WTERMSIG(wstat))] = 0 ;

@@ -55,41 +55,64 @@ int pop3_fail (pop3 *p, int code, char const *msg)
   return pop3_failmsg(p, code, msg, 0, 0) ;
 }
 
-static struct { char const *code ; int ex ; } const respcodes[] =
+static struct { char const *code ; int ex ; char const *why ; } const respcodes[] =
 {
-  { "AUTH", EX_NOPERM },
-  { "SYS/PERM", EX_UNAVAILABLE },
-  { "SYS/TEMP", EX_TEMPFAIL },
-  { "IN-USE", EX_TEMPFAIL },
-  { "LOGIN-DELAY", EX_TEMPFAIL },
+  { "AUTH", EX_NOPERM, 0 },
+  { "SYS/PERM", EX_UNAVAILABLE, 0 },
+  { "SYS/TEMP", EX_TEMPFAIL, "a temporary failure of the server" },
+  { "IN-USE", EX_TEMPFAIL, "the mailbox is in use by another session" },
+  { "LOGIN-DELAY", EX_TEMPFAIL, "the last login was too recent (LOGIN-DELAY)" },
 } ;
 
-int pop3_errcode (pop3 const *p, int dflt)
+static int respcode (pop3 const *p)
 {
   char const *s = p->line.s ;
   size_t len = p->line.len, i = 0 ;
-  if (!len || s[0] != '-') return dflt ;
+  if (!len || s[0] != '-') return -1 ;
   while (i < len && s[i] != ' ') i++ ;
   while (i < len && s[i] == ' ') i++ ;
-  if (i >= len || s[i] != '[') return dflt ;
+  if (i >= len || s[i] != '[') return -1 ;
   i++ ;
   for (unsigned int k = 0 ; k < sizeof(respcodes) / sizeof(respcodes[0]) ; k++)
   {
     size_t n = strlen(respcodes[k].code) ;
     if (len - i > n && !strncmp(s + i, respcodes[k].code, n) && (s[i + n] == ']' || s[i + n] == '/'))
-      return respcodes[k].ex ;
+      return k ;
   }
-  return dflt ;
+  return -1 ;
+}
+
+int pop3_errcode (pop3 const *p, int dflt)
+{
+  int k = respcode(p) ;
+  return k < 0 ? dflt : respcodes[k].ex ;
+}
+
+char const *pop3_errwhy (pop3 const *p)
+{
+  int k = respcode(p) ;
+  return k < 0 ? 0 : respcodes[k].why ;
 }
 
  /* Trace */
 
+static void trace (buffer *b, int dir, char const *line, size_t len)
+{
+  buffer_puts(b, dir == POP3_TRACE_IN ? "<-- " : "--> ") ;
+  buffer_put(b, line, len) ;
+  buffer_putflush(b, "\n", 1) ;
+}
+
 void pop3_trace_stderr (pop3 *p, int dir, char const *line, size_t len)
 {
   (void)p ;
-  buffer_puts(buffer_2, dir == POP3_TRACE_IN ? "<-- " : "--> ") ;
-  buffer_put(buffer_2, line, len) ;
-  buffer_putflush(buffer_2, "\n", 1) ;
+  trace(buffer_2, dir, line, len) ;
+}
+
+void pop3_trace_stdout (pop3 *p, int dir, char const *line, size_t len)
+{
+  (void)p ;
+  trace(buffer_1, dir, line, len) ;
 }
 
  /* Output */
@@ -233,9 +256,47 @@ int pop3_getline (pop3 *p, stralloc *line)
 void pop3_body_start (pop3 *p)
 {
   p->bodystate = BODY_BOL ;
+  p->bodylines = 0 ;
 }
 
 #define BODY_EOF "the POP3 server closed the connection in the middle of a message"
+
+ /* Inside a line: copies up to the line end (CRLF or LF, given as LF) or
+    up to what fits, keeping back a CR that may start a CRLF not yet
+    received. Returns the input bytes consumed. */
+static size_t mid_line (pop3 *p, char const *s, size_t avail, char *buf, size_t max, size_t *n)
+{
+  size_t take = avail < max - *n ? avail : max - *n, k ;
+  char const *nl = memchr(s, '\n', take) ;
+  if (nl)
+  {
+    k = nl - s ;
+    memcpy(buf + *n, s, k - (k && s[k - 1] == '\r')) ;
+    *n += k - (k && s[k - 1] == '\r') ;
+    buf[(*n)++] = '\n' ;
+    p->bodylines++ ;
+    p->bodystate = BODY_BOL ;
+    return k + 1 ;
+  }
+  if (!take) return 0 ;
+  k = take ;
+  if (s[k - 1] == '\r')
+  {
+    if (k < avail && s[k] == '\n')
+    {
+      memcpy(buf + *n, s, k - 1) ;
+      *n += k - 1 ;
+      buf[(*n)++] = '\n' ;
+      p->bodylines++ ;
+      p->bodystate = BODY_BOL ;
+      return k + 1 ;
+    }
+    if (k == avail) k-- ;
+  }
+  memcpy(buf + *n, s, k) ;
+  *n += k ;
+  return k ;
+}
 
 ssize_t pop3_body_read (pop3 *p, char *buf, size_t max)
 {
@@ -258,19 +319,7 @@ ssize_t pop3_body_read (pop3 *p, char *buf, size_t max)
     }
     else
     {
-      size_t i = 0 ;
-      while (i < avail && n < max)
-      {
-        char c = s[i] ;
-        if (c == '\n') { buf[n++] = '\n' ; i++ ; p->bodystate = BODY_BOL ; break ; }
-        if (c == '\r')
-        {
-          if (i + 1 == avail) break ;
-          if (s[i + 1] == '\n') { buf[n++] = '\n' ; i += 2 ; p->bodystate = BODY_BOL ; break ; }
-        }
-        buf[n++] = c ;
-        i++ ;
-      }
+      size_t i = mid_line(p, s, avail, buf, max, &n) ;
       p->inpos += i ;
       if (i) continue ;
     }

@@ -95,9 +95,14 @@ static int auth_failed (pop3 *p, char const *method)
 {
   char up[64] ;
   int code = pop3_errcode(p, EX_NOPERM) ;
+  char const *why = pop3_errwhy(p) ;
   upper(up, method, sizeof(up)) ;
   pop3_fail(p, code, "") ;
-  return pop3_failmsg(p, code, "authentication failed (method ", up, ")") ;
+  if (!why) return pop3_failmsg(p, code, "authentication failed (method ", up, ")") ;
+  if (!stralloc_copys(&p->msg, "cannot log in now (method ") || !stralloc_cats(&p->msg, up) || !stralloc_cats(&p->msg, "): ")
+   || !stralloc_cats(&p->msg, why) || !stralloc_cats(&p->msg, "; try again later") || !stralloc_0(&p->msg)) return pop3_nomem(p) ;
+  p->msg.len-- ;
+  return code ;
 }
 
 static int login_user (pop3 *p, char const *user, char const *password)

@@ -6,10 +6,12 @@
 
 #include <skalibs/stralloc.h>
 
+#include <mpop/account.h>
 #include <mpop/auth.h>
 #include <mpop/conn.h>
 #include <mpop/err.h>
 #include <mpop/pop3.h>
+#include <mpop/settings.h>
 #include "pop3-internal.h"
 #include "sasl-internal.h"
 
@@ -56,16 +58,23 @@ static int send_line (pop3 *p, char const *cmd, char const *data, size_t len, in
   return pop3_flush(p) ;
 }
 
- /* msg = "authentication failed (method MECH)[: detail]"; srvmsg = the
-    server's last line when srv */
+ /* msg = "authentication failed (method MECH)[: detail]", or "cannot log
+    in now (method MECH): why; try again later" for a temporary response
+    code; srvmsg = the server's last line when srv */
 static int failed (exchange *x, int code, char const *detail, size_t dlen, int srv)
 {
   pop3 *p = x->p ;
   stralloc t = STRALLOC_ZERO ;
+  char const *why = srv && !detail ? pop3_errwhy(p) : 0 ;
   if (srv) pop3_fail(p, code, "") ;
   else p->srvmsg.len = 0 ;
-  if (!(stralloc_cats(&t, "authentication failed (method ") && stralloc_cats(&t, x->m.name) && stralloc_catb(&t, ")", 1)
-     && (!detail || (stralloc_catb(&t, ": ", 2) && stralloc_catb(&t, detail, dlen))) && stralloc_0(&t)))
+  if (why)
+  {
+    detail = why ;
+    dlen = strlen(why) ;
+  }
+  if (!(stralloc_cats(&t, why ? "cannot log in now (method " : "authentication failed (method ") && stralloc_cats(&t, x->m.name) && stralloc_catb(&t, ")", 1)
+     && (!detail || (stralloc_catb(&t, ": ", 2) && stralloc_catb(&t, detail, dlen))) && (!why || stralloc_cats(&t, "; try again later")) && stralloc_0(&t)))
   {
     stralloc_free(&t) ;
     return pop3_nomem(p) ;
@@ -91,6 +100,15 @@ static int answer (exchange *x)
   return send_line(x->p, 0, x->b64.s, x->b64.len, 1) ;
 }
 
+ /* libgsasl does not say why gss_init_sec_context failed: name both
+    usual causes, no ticket and a service principal the KDC does not know */
+static int gssapi_hint (stralloc *err, account const *a)
+{
+  char const *host = a->v[S_HOST] ? a->v[S_HOST] : a->v[S_SOCKET] ;
+  return stralloc_cats(err, " (is there a valid Kerberos ticket? see klist(1); does the KDC know the service principal pop/")
+    && stralloc_cats(err, host ? host : "") && stralloc_cats(err, "?)") ;
+}
+
 static int begin (exchange *x)
 {
   pop3 *p = x->p ;
@@ -101,7 +119,7 @@ static int begin (exchange *x)
   x->complete = saslmech_step(&x->m, "", 0, &x->out, &x->err) ;
   if (x->complete < 0)
   {
-    if (!strcmp(mech, "GSSAPI") && !stralloc_cats(&x->err, " (is there a valid Kerberos ticket? see klist(1))")) return pop3_nomem(p) ;
+    if (!strcmp(mech, "GSSAPI") && !gssapi_hint(&x->err, x->m.a)) return pop3_nomem(p) ;
     return failed(x, EX_UNAVAILABLE, x->err.s, x->err.len, 0) ;
   }
   if (!base64_encode(&x->b64, x->out.s, x->out.len)) return pop3_nomem(p) ;

@@ -7,12 +7,11 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
 
-#include <gsasl.h>
-
 #include <mpop/account.h>
 #include <mpop/auth.h>
 #include <mpop/settings.h>
 #include "sasl-internal.h"
+#include "sasllib-internal.h"
 
  /* Every mechanism this code can drive, in mpop 1.4.23's order. The
     -PLUS ones are absent: they need TLS channel binding data, which
@@ -48,14 +47,23 @@ int saslmech_flags (char const *mech)
 
 int sasl_supports (char const *mech)
 {
+  sasllib const *L ;
   Gsasl *ctx ;
   int flags = saslmech_flags(mech), ok ;
   if (flags < 0) return 0 ;
   if (flags & SASLMECH_OAUTH) return 1 ;
-  if (gsasl_init(&ctx) != GSASL_OK) return 0 ;
-  ok = gsasl_client_support_p(ctx, mech) ;
-  gsasl_done(ctx) ;
+  L = sasllib_get(0) ;
+  if (!L || (*L->init)(&ctx) != GSASL_OK) return 0 ;
+  ok = (*L->client_support_p)(ctx, mech) ;
+  (*L->done)(ctx) ;
   return ok ;
+}
+
+int sasl_library_missing (char const *mech, stralloc *err)
+{
+  int flags = saslmech_flags(mech) ;
+  if (flags < 0 || flags & SASLMECH_OAUTH) return 0 ;
+  return !sasllib_get(err) ;
 }
 
 static int say (stralloc *err, int code, char const *a, char const *b, char const *c)
@@ -73,11 +81,12 @@ static int nomem (stralloc *err)
 
 static int setprop (saslmech *m, Gsasl_property prop, char const *value)
 {
-  return !value || gsasl_property_set(m->session, prop, value) == GSASL_OK ;
+  return !value || (*sasllib_get(0)->property_set)(m->session, prop, value) == GSASL_OK ;
 }
 
 int saslmech_start (saslmech *m, account const *a, char const *mech, char const *user, char const *password, stralloc *err)
 {
+  sasllib const *L ;
   Gsasl *ctx ;
   Gsasl_session *s ;
   char const *host = a->v[S_HOST] ? a->v[S_HOST] : a->v[S_SOCKET] ;
@@ -90,10 +99,12 @@ int saslmech_start (saslmech *m, account const *a, char const *mech, char const 
   m->password = password ;
   m->steps = 0 ;
   if (flags & SASLMECH_OAUTH) return 0 ;
-  r = gsasl_init(&ctx) ;
-  if (r != GSASL_OK) return say(err, EX_SOFTWARE, "cannot initialize GNU SASL: ", gsasl_strerror(r), "") ;
+  L = sasllib_get(err) ;
+  if (!L) return err->len ? EX_UNAVAILABLE : EX_OSERR ;
+  r = (*L->init)(&ctx) ;
+  if (r != GSASL_OK) return say(err, EX_SOFTWARE, "cannot initialize GNU SASL: ", (*L->strerror)(r), "") ;
   m->ctx = ctx ;
-  r = gsasl_client_start(ctx, mech, &s) ;
+  r = (*L->client_start)(ctx, mech, &s) ;
   if (r != GSASL_OK) return say(err, EX_UNAVAILABLE, "GNU SASL cannot start authentication method ", mech, "") ;
   m->session = s ;
   if (!(setprop(m, GSASL_AUTHID, user) && setprop(m, GSASL_PASSWORD, password)
@@ -110,43 +121,61 @@ static int oauth_step (saslmech *m, stralloc *out, stralloc *err)
   return 1 ;
 }
 
+ /* libgsasl copies NTLM's type 2 message into libntlm's structure without
+    looking at it, and libntlm reads the domain and the challenge from
+    there: a short one would leave them uninitialized. Ask for the
+    signature, the type, the 8-byte challenge and a domain inside. */
+static int ntlm_type2_ok (char const *in, size_t len)
+{
+  unsigned char const *u = (unsigned char const *)in ;
+  size_t dlen, off ;
+  if (len < 32 || memcmp(in, "NTLMSSP\0\2\0\0\0", 12)) return 0 ;
+  dlen = u[12] | (size_t)u[13] << 8 ;
+  off = u[16] | (size_t)u[17] << 8 | (size_t)u[18] << 16 | (size_t)u[19] << 24 ;
+  return off <= len && dlen <= len - off ;
+}
+
 int saslmech_step (saslmech *m, char const *in, size_t len, stralloc *out, stralloc *err)
 {
+  sasllib const *L = sasllib_get(0) ;
   char *o = 0 ;
   size_t olen = 0 ;
   int r ;
   if (m->steps++ && m->flags & SASLMECH_OAUTH)
     return (say(err, EX_PROTOCOL, "unexpected challenge", "", ""), -1) ;
   if (m->flags & SASLMECH_OAUTH) return oauth_step(m, out, err) ;
-  r = gsasl_step(m->session, in, len, &o, &olen) ;
+  if (m->steps == 2 && !strcmp(m->name, "NTLM") && !ntlm_type2_ok(in, len))
+    return (say(err, EX_PROTOCOL, "the server's challenge is not an NTLM type 2 message", "", ""), -1) ;
+  r = (*L->step)(m->session, in, len, &o, &olen) ;
   if (r != GSASL_OK && r != GSASL_NEEDS_MORE)
   {
-    if (o) { byte_zzero(o, olen) ; gsasl_free(o) ; }
-    say(err, EX_PROTOCOL, gsasl_strerror(r), r == GSASL_AUTHENTICATION_ERROR ? " (the server could not prove that it knows the password)" : "", "") ;
+    if (o) { byte_zzero(o, olen) ; (*L->free)(o) ; }
+    say(err, EX_PROTOCOL, (*L->strerror)(r), r == GSASL_AUTHENTICATION_ERROR ? " (the server could not prove that it knows the password)" : "", "") ;
     return -1 ;
   }
   if (!secret_catb(out, o ? o : "", o ? olen : 0))
   {
-    if (o) { byte_zzero(o, olen) ; gsasl_free(o) ; }
+    if (o) { byte_zzero(o, olen) ; (*L->free)(o) ; }
     return (nomem(err), -1) ;
   }
-  if (o) { byte_zzero(o, olen) ; gsasl_free(o) ; }
+  if (o) { byte_zzero(o, olen) ; (*L->free)(o) ; }
   return r == GSASL_OK ;
 }
 
 void saslmech_end (saslmech *m)
 {
+  sasllib const *L = m->session || m->ctx ? sasllib_get(0) : 0 ;
   if (m->session)
   {
     for (unsigned int i = 0 ; i < sizeof(secrets) / sizeof(secrets[0]) ; i++)
     {
-      char *v = (char *)gsasl_property_fast(m->session, secrets[i]) ;
+      char *v = (char *)(*L->property_fast)(m->session, secrets[i]) ;
       if (v) byte_zzero(v, strlen(v)) ;
     }
-    gsasl_finish(m->session) ;
+    (*L->finish)(m->session) ;
     m->session = 0 ;
   }
-  if (m->ctx) { gsasl_done(m->ctx) ; m->ctx = 0 ; }
+  if (m->ctx) { (*L->done)(m->ctx) ; m->ctx = 0 ; }
 }
 
  /* --version */
@@ -185,6 +214,7 @@ char const *auth_methods_line (void)
 
 char const *auth_library_version (void)
 {
-  char const *v = gsasl_check_version(0) ;
-  return v ? v : GSASL_VERSION ;
+  sasllib const *L = sasllib_get(0) ;
+  char const *v = L ? (*L->check_version)(0) : 0 ;
+  return v ? v : "not available" ;
 }

@@ -317,7 +317,7 @@ int mpopstream_eof (mpopstream_reader *r, mpopstream_event *ev)
   {
     case PH_DONE : return emit(ev, MPOPSTREAM_END) ;
     case PH_ERROR : ev->err = r->err ; return emit(ev, MPOPSTREAM_ERROR) ;
-    case PH_MSG : return fail(r, ev, "unexpected end of stream in the middle of a message") ;
+    case PH_MSG : return fail(r, ev, MPOPSTREAM_ERR_CUT) ;
     case PH_BANNER :
       if (r->sub == SUB_LEN && !r->ndigits) return fail(r, ev, "empty stream") ;
       return fail(r, ev, "unexpected end of stream (no trailer)") ;

@@ -5,6 +5,7 @@
 #include <stdio.h>  /* rename */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
@@ -149,6 +150,17 @@ static int open_locked (uidls *u, stralloc *err)
   return syserr(err, "cannot lock ", u->file, " (tried for " STR(UIDLS_LOCK_TIMEOUT) " seconds): ") ;
 }
 
+ /* A writer notes whether the file is exactly what it would write back
+    (it is read while the server is still busy with STAT): then an
+    unchanged list needs neither formatting nor writing at the end. */
+static int is_canonical (uidls *u, char const *s, size_t len)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  int same = uidls_format(&sa, &u->lists) && sa.len == len && !memcmp(sa.s, s, len) ;
+  stralloc_free(&sa) ;
+  return same ;
+}
+
 static int read_file (uidls *u, stralloc *err)
 {
   stralloc sa = STRALLOC_ZERO ;
@@ -156,6 +168,7 @@ static int read_file (uidls *u, stralloc *err)
   if (u->fd < 0) return 0 ;
   if (!slurp(&sa, u->fd)) e = syserr(err, u->file, ": ", "") ;
   else e = uidls_parse(&u->lists, u->file, sa.s, sa.len, u->now, err) ;
+  if (!e && !(u->flags & UIDLS_READONLY)) u->canonical = is_canonical(u, sa.s, sa.len) ;
   stralloc_free(&sa) ;
   return e ;
 }
@@ -424,6 +437,7 @@ static int replace (uidls *u, char const *s, size_t len, stralloc *err)
   }
   if (u->fd >= 0) fd_close(u->fd) ;
   u->fd = fd ;
+  u->canonical = 1 ;
   return dir_sync(u->file) ? 0 : syserr(err, "cannot sync the directory of ", u->file, ": ") ;
 }
 
@@ -437,11 +451,50 @@ static int remove_journal (uidls *u, stralloc *err)
   return dir_sync(u->journal) ? 0 : syserr(err, "cannot sync the directory of ", u->journal, ": ") ;
 }
 
+ /* Nothing to write when the file already holds exactly these bytes and
+    no journal is left to fold: a poll that found nothing new costs no
+    rewrite and no sync. */
+static int same_as_file (uidls const *u, char const *s, size_t len)
+{
+  struct stat st ;
+  void *map ;
+  int same ;
+  if (u->fd < 0 || fstat(u->fd, &st) < 0 || (uint64_t)st.st_size != len || !len) return 0 ;
+  map = mmap(0, len, PROT_READ, MAP_SHARED, u->fd, 0) ;
+  if (map == MAP_FAILED) return 0 ;
+  same = !memcmp(map, s, len) ;
+  munmap(map, len) ;
+  return same ;
+}
+
+static int sets_equal (uidls_set *a, uidls_set *b)
+{
+  size_t n ;
+  uidls_set_sort(a) ;
+  uidls_set_sort(b) ;
+  n = uidls_set_len(a) ;
+  if (uidls_set_len(b) != n) return 0 ;
+  for (size_t i = 0 ; i < n ; i++)
+    if (uidls_set_ts(a, i) != uidls_set_ts(b, i) || strcmp(uidls_set_uid(a, i), uidls_set_uid(b, i))) return 0 ;
+  return 1 ;
+}
+
+static int journal_exists (uidls const *u)
+{
+  struct stat st ;
+  return u->jfd >= 0 || u->jbuf.len || !stat(u->journal, &st) || errno != ENOENT ;
+}
+
 int uidls_commit (uidls *u, uidls_set *mine, stralloc *err)
 {
   stralloc sa = STRALLOC_ZERO ;
   int e = check_mode(u, UIDLS_READONLY | UIDLS_APPEND, !!mine, err) ;
   if (e) return e ;
+  if (mine && u->canonical && !journal_exists(u) && sets_equal(uidls_self(u), mine))
+  {
+    uidls_set_free(mine) ;
+    return 0 ;
+  }
   if (mine)
   {
     uidls_set *self = uidls_self(u) ;
@@ -451,9 +504,14 @@ int uidls_commit (uidls *u, uidls_set *mine, stralloc *err)
     uidls_set_free(mine) ;
   }
   if (!uidls_format(&sa, &u->lists)) e = EX_OSERR ;
-  else e = replace(u, sa.s, sa.len, err) ;
+  else if (!journal_exists(u) && same_as_file(u, sa.s, sa.len)) e = 0 ;
+  else
+  {
+    e = replace(u, sa.s, sa.len, err) ;
+    if (!e) e = remove_journal(u, err) ;
+  }
   stralloc_free(&sa) ;
-  return e ? e : remove_journal(u, err) ;
+  return e ;
 }
 
 void uidls_close (uidls *u)

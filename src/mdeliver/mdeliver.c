@@ -1,10 +1,12 @@
 /* ISC license. */
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sysexits.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -21,9 +23,10 @@
 #include <mpop/deliver.h>
 #include <mpop/envfrom.h>
 #include <mpop/err.h>
+#include <mpop/settings.h>
 #include <mpop/stream.h>
 
-#define USAGE "mdeliver [ -1 ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
+#define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
 #define BATCH_MAX 8               /* messages made durable together, at most */
 #define LINGER_MS 1               /* how long a batch waits for more input */
@@ -37,6 +40,7 @@ static ssize_t stream_read (int, struct iovec const *, unsigned int) ;
 static buffer in = BUFFER_INIT(&stream_read, 0, inbuf, sizeof(inbuf)) ;
 static mpopstream_reader reader ;
 static int ackpipe = 0 ;
+static int quietcut = 0 ;
 
 
  /* What to do with one message: start it once its sender is known */
@@ -191,6 +195,20 @@ static void stream_fail (sink *k, stralloc *acks, int code)
   mpop_die(code, msg.s) ;
 }
 
+ /* -q: the producer cut the stream short and says why itself */
+static void stream_cut (sink *, stralloc *) gccattr_noreturn ;
+static void stream_cut (sink *k, stralloc *acks)
+{
+  sink_abort(k) ;
+  if (acks->len)
+  {
+    int r = sync_and_ack(acks) ;
+    if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
+  }
+  deliver_close(&d) ;
+  _exit(EX_DATAERR) ;
+}
+
 static void stream_broken (sink *, stralloc *, int, char const *, int) gccattr_noreturn ;
 static void stream_broken (sink *k, stralloc *acks, int code, char const *why, int e)
 {
@@ -258,6 +276,7 @@ static void stream_mode (sink *k)
       case MPOPSTREAM_IOERROR :
         stream_broken(k, &acks, EX_IOERR, "cannot read standard input", errno) ;
       default :
+        if (quietcut && !strcmp(ev.err, MPOPSTREAM_ERR_CUT)) stream_cut(k, &acks) ;
         stream_broken(k, &acks, EX_DATAERR, ev.err, 0) ;
     }
     if (r) stream_fail(k, &acks, r) ;
@@ -338,6 +357,17 @@ static int is_stream (void)
   }
 }
 
+ /* The timeout setting bounds each wait for an MDA that does not read
+    (off: no bound) */
+static unsigned int mda_timeout (void)
+{
+  char const *x = getenv("MPOP_TIMEOUT") ;
+  unsigned long long n ;
+  if (!x || !*x) return 0 ;
+  if (!settings_number(x, &n)) mpop_die(EX_CONFIG, "invalid MPOP_TIMEOUT: ", x) ;
+  return !n || n > UINT_MAX ? UINT_MAX : (unsigned int)n ;
+}
+
 static void open_delivery (int argc, char const *const *argv)
 {
   int r ;
@@ -356,6 +386,7 @@ static void open_delivery (int argc, char const *const *argv)
     r = deliver_open_method(&d, m, argv[1], &err) ;
   }
   if (r) die_err(r) ;
+  d.timeout = mda_timeout() ;
 }
 
 int main (int argc, char const *const *argv)
@@ -368,11 +399,12 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "1f:", &l) ;
+      int opt = subgetopt_r(argc, argv, "1qf:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case '1' : single = 1 ; break ;
+        case 'q' : quietcut = 1 ; break ;
         case 'f' :
           given.len = 0 ;
           if (!envfrom_given(&given, l.arg)) mpop_dienomem() ;

@@ -1,6 +1,7 @@
 /* ISC license. */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -24,6 +25,40 @@
 #include "options.h"
 
 extern char **environ ;
+
+ /* SIGINT, SIGTERM and SIGHUP go to the running child, which aborts as
+    mpop does; mpop then waits for it and processes no further account. */
+static volatile sig_atomic_t child = 0 ;
+static volatile sig_atomic_t caught = 0 ;
+
+static void forward (int sig)
+{
+  caught = sig ;
+  if (child > 0) kill((pid_t)child, sig) ;
+}
+
+static void signals_forward (void)
+{
+  struct sigaction sa ;
+  memset(&sa, 0, sizeof(sa)) ;
+  sa.sa_handler = &forward ;
+  sigemptyset(&sa.sa_mask) ;
+  sigaddset(&sa.sa_mask, SIGINT) ;
+  sigaddset(&sa.sa_mask, SIGTERM) ;
+  sigaddset(&sa.sa_mask, SIGHUP) ;
+  if (sigaction(SIGINT, &sa, 0) < 0 || sigaction(SIGTERM, &sa, 0) < 0 || sigaction(SIGHUP, &sa, 0) < 0)
+    mpop_diesys(EX_OSERR, "cannot install signal handlers") ;
+}
+
+ /* --serverinfo installs no handler in mpop: after its child, mpop dies
+    of the signal */
+static void signals_die (void)
+{
+  int sig = caught ;
+  if (!sig) return ;
+  signal(sig, SIG_DFL) ;
+  raise(sig) ;
+}
 
 static void die_err (int code, stralloc *err)
 {
@@ -141,7 +176,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
   stralloc modifs = STRALLOC_ZERO ;
   stralloc prog = STRALLOC_ZERO ;
   stralloc deliverer = STRALLOC_ZERO ;
-  char const *argv[8] ;
+  char const *argv[10] ;
   unsigned int n = 0 ;
   size_t envlen = env_len((char const *const *)environ) ;
   pid_t pid ;
@@ -156,8 +191,10 @@ static int run_account (account const *a, options const *o, char const *file, ch
     else if (o->halfquiet) argv[n++] = "-Q" ;
     if (o->statusonly) argv[n++] = "-s" ;
     if (o->authonly) argv[n++] = "-A" ;
+    if (o->adopt) argv[n++] = "-m" ;
     binpath(&deliverer, argv0, "mdeliver") ;
     argv[n++] = deliverer.s ;
+    argv[n++] = "-q" ;
   }
   argv[n] = 0 ;
   {
@@ -165,6 +202,8 @@ static int run_account (account const *a, options const *o, char const *file, ch
     env_merge(newenv, envlen + byte_count(modifs.s, modifs.len, '\0') + 1, (char const *const *)environ, envlen, modifs.s, modifs.len) ;
     pid = child_spawn0(argv[0], argv, newenv) ;
   }
+  child = pid ;
+  if (pid && caught) kill(pid, caught) ;
   if (!pid)
   {
     mpop_infosys("cannot run ", argv[0]) ;
@@ -172,6 +211,8 @@ static int run_account (account const *a, options const *o, char const *file, ch
   }
   else if (wait_pid(pid, &wstat) < 0) mpop_diesys(EX_OSERR, "cannot wait for ", argv[0]) ;
   else wstat = wait_estatus(wstat) ;
+  child = 0 ;
+  if (o->serverinfo) signals_die() ;
   stralloc_free(&modifs) ;
   stralloc_free(&prog) ;
   stralloc_free(&deliverer) ;
@@ -201,6 +242,8 @@ int main (int argc, char const *const *argv)
   if (o.version || o.help) { flush() ; account_free(&o.cli) ; return 0 ; }
   if (o.mda) mda_mode(&o, argv[0]) ;
   mode = o.serverinfo ? AM_SERVERINFO : AM_RETRIEVE ;
+  if (o.adopt && (o.serverinfo || o.statusonly || o.authonly))
+    mpop_die(EX_USAGE, "cannot use --adopt with --serverinfo, --status-only or --auth-only") ;
 
   if (o.hostmode)
   {
@@ -232,7 +275,8 @@ int main (int argc, char const *const *argv)
     goto end ;
   }
 
-  for (unsigned int i = 0 ; i < n ; i++)
+  signals_forward() ;
+  for (unsigned int i = 0 ; i < n && !caught ; i++)
   {
     int r ;
     if (o.debug)

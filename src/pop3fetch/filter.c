@@ -6,6 +6,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
@@ -96,10 +99,17 @@ static void header_read (session *s, unsigned int i, stralloc *h)
   header_cut(s, h) ;
 }
 
-static void child (int rfd, int outfd, char const *cmd)
+ /* The filter dies with us (Linux): a SIGKILLed pop3fetch leaves no
+    filter behind */
+static void child (int rfd, int outfd, char const *cmd, pid_t parent)
 {
   sigset_t set ;
   setpgid(0, 0) ;
+#ifdef PR_SET_PDEATHSIG
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(EX_OSERR) ;
+#else
+  (void)parent ;
+#endif
   sigemptyset(&set) ;
   sigprocmask(SIG_SETMASK, &set, 0) ;
   signal(SIGPIPE, SIG_DFL) ;
@@ -200,13 +210,14 @@ static int run_filter (session *s, unsigned int i, stralloc const *h)
   stralloc cmd = STRALLOC_ZERO ;
   int p[2] ;
   pid_t pid ;
+  pid_t self = getpid() ;
   size[uint64_fmt(size, s->m[i].size)] = 0 ;
   if (!envfrom_get(&from, h->s, h->len) || !envfrom_subst(&cmd, name, from.s, size)) nomem(s) ;
   buffer_flush(s->out) ;
   if (pipecoe(p) < 0) mpop_diesys(EX_OSERR, "cannot create a pipe for ", name) ;
   pid = fork() ;
   if (pid < 0) mpop_diesys(EX_OSERR, "cannot run ", name) ;
-  if (!pid) child(p[0], buffer_fd(s->out), cmd.s) ;
+  if (!pid) child(p[0], buffer_fd(s->out), cmd.s, self) ;
   setpgid(pid, pid) ;
   fd_close(p[0]) ;
   if (ndelay_on(p[1]) < 0) mpop_diesys(EX_OSERR, "cannot set up the pipe to ", name) ;

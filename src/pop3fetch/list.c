@@ -56,11 +56,22 @@ static char const *scan_msgnum (session const *s, char const *l, unsigned int *i
   return l ;
 }
 
-void session_stat (session *s)
+ /* The server may take long to open a big mailbox before it answers
+    STAT: meanwhile is run between sending STAT and reading the reply. */
+void session_stat (session *s, void (*meanwhile) (session *))
 {
   char const *l ;
   size_t k ;
-  command(s, "STAT") ;
+  int r ;
+  if (pop3_queue(&s->p, "STAT", 0) || pop3_flush(&s->p)) session_die_pop3(s) ;
+  if (meanwhile) (*meanwhile)(s) ;
+  r = pop3_status(&s->p) ;
+  if (r < 0) session_die_pop3(s) ;
+  if (!r)
+  {
+    pop3_fail(&s->p, EX_PROTOCOL, "command STAT failed") ;
+    session_die_pop3(s) ;
+  }
   l = line_str(&s->p.line) ;
   if (!strncmp(l, "+OK", 3)) l += 3 ;
   else l++ ;
@@ -75,15 +86,14 @@ void session_stat (session *s)
   for (unsigned int i = 0 ; i < s->n ; i++) s->m[i].uid = NOUID ;
 }
 
- /* Sizes are needed for the status line, the progress, killsize and
-    skipsize; -q without size limits does without LIST. */
+ /* Sizes: for the status line, the progress, killsize, skipsize, %S and
+    the stream (asked always, as mpop does). */
 void session_list (session *s)
 {
   stralloc line = STRALLOC_ZERO ;
   unsigned char *seen ;
   unsigned int count = 0 ;
   if (!s->n) return ;
-  if (s->opts & OPT_QUIET && !s->haskill && !s->hasskip && !filter_command(s)) return ;
   seen = calloc(s->n, 1) ;
   if (!seen) mpop_dienomem() ;
   command(s, "LIST") ;
@@ -101,7 +111,6 @@ void session_list (session *s)
     if (!uint64_scan(l, &s->m[i].size)) s->m[i].size = 0 ;
   }
   if (count != s->n) invalid_reply(s, "LIST") ;
-  s->sized = 1 ;
   free(seen) ;
   stralloc_free(&line) ;
 }
@@ -113,16 +122,32 @@ static int uid_cmp (void const *a, void const *b)
   return strcmp(uid_base + ((msg const *const *)a)[0]->uid, uid_base + ((msg const *const *)b)[0]->uid) ;
 }
 
+ /* Servers often list UIDs in ascending order already */
+static int sorted (msg **v, unsigned int k)
+{
+  for (unsigned int i = 1 ; i < k ; i++) if (uid_cmp(v + i - 1, v + i) > 0) return 0 ;
+  return 1 ;
+}
+
  /* A UID is not a message identity: when the server gives the same UID to
     several messages, none of them can be tracked. */
+ /* The messages that have a UID, sorted bytewise by UID; count in *k */
+static msg **by_uid (session *s, unsigned int *k)
+{
+  msg **v = malloc((s->n ? s->n : 1) * sizeof(msg *)) ;
+  unsigned int n = 0 ;
+  if (!v) mpop_dienomem() ;
+  for (unsigned int i = 0 ; i < s->n ; i++) if (s->m[i].uid != NOUID) v[n++] = s->m + i ;
+  uid_base = s->uids.s ;
+  if (!sorted(v, n)) qsort(v, n, sizeof(msg *), &uid_cmp) ;
+  *k = n ;
+  return v ;
+}
+
 static void forget_duplicates (session *s)
 {
-  msg **v = malloc(s->n * sizeof(msg *)) ;
-  unsigned int k = 0 ;
-  if (!v) mpop_dienomem() ;
-  for (unsigned int i = 0 ; i < s->n ; i++) if (s->m[i].uid != NOUID) v[k++] = s->m + i ;
-  uid_base = s->uids.s ;
-  qsort(v, k, sizeof(msg *), &uid_cmp) ;
+  unsigned int k ;
+  msg **v = by_uid(s, &k) ;
   for (unsigned int i = 0 ; i < k ; )
   {
     unsigned int j = i + 1 ;
@@ -152,11 +177,11 @@ void session_uidl (session *s)
   unsigned char *seen ;
   unsigned int count = 0 ;
   int r ;
-  if (!s->n) return ;
-  if (s->p.caps & POP3_CAP_CAPA && !(s->p.caps & POP3_CAP_UIDL)) return ;
+  s->nouidl = s->p.caps & POP3_CAP_CAPA && !(s->p.caps & POP3_CAP_UIDL) ;
+  if (!s->n || s->nouidl) return ;
   r = pop3_command(&s->p, "UIDL", 0) ;
   if (r < 0) session_die_pop3(s) ;
-  if (!r) return ;
+  if (!r) { s->nouidl = 1 ; return ; }
   seen = calloc(s->n, 1) ;
   if (!seen) mpop_dienomem() ;
   for (;;)
@@ -189,19 +214,27 @@ void session_uidl (session *s)
   forget_duplicates(s) ;
 }
 
- /* Old or new, from the UIDLs file */
+ /* Old or new, from the UIDLs file: both lists sorted, one merge pass */
 void session_decide (session *s)
 {
-  for (unsigned int i = 0 ; i < s->n ; i++)
+  uidls_set *set = uidls_self(&s->u) ;
+  unsigned int k ;
+  msg **v = by_uid(s, &k) ;
+  size_t j = 0, m ;
+  uidls_set_sort(set) ;
+  m = uidls_set_len(set) ;
+  for (unsigned int i = 0 ; i < k && j < m ; i++)
   {
-    char const *uid = session_uid(s, i) ;
-    int64_t ts ;
-    if (uid && uidls_find(&s->u, uid, &ts))
+    char const *uid = s->uids.s + v[i]->uid ;
+    int r = 1 ;
+    while (j < m && (r = strcmp(uidls_set_uid(set, j), uid)) < 0) j++ ;
+    if (j < m && !r)
     {
-      s->m[i].flags |= M_OLD ;
-      s->m[i].ts = ts ;
+      v[i]->flags |= M_OLD ;
+      v[i]->ts = uidls_set_ts(set, j) ;
     }
   }
+  free(v) ;
 }
 
  /* What to do with each message: old ones with only_new are not

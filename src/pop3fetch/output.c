@@ -178,6 +178,25 @@ void out_flush (session const *s)
   buffer_flush(s->out) ;
 }
 
+ /* -m: what was recorded, and what could not be */
+void out_adopted (session const *s, unsigned int marked, unsigned int nouid)
+{
+  if (!marked) put(s, "no new messages to mark as retrieved\n") ;
+  else
+  {
+    put(s, "marked ") ;
+    put_uint(s, marked) ;
+    put(s, marked == 1 ? " message" : " messages") ;
+    put(s, " as retrieved, without retrieving them\n") ;
+  }
+  if (nouid)
+  {
+    put_uint(s, nouid) ;
+    put(s, nouid == 1 ? " message has no usable UID and stays new\n" : " messages have no usable UID and stay new\n") ;
+  }
+  buffer_flush(s->out) ;
+}
+
  /* Received: from HOST (CANON [ADDR])
             by LOCALHOST (mpop-VERSION) with POP3
             for <LOCALUSER>; DATE */
@@ -233,6 +252,7 @@ void received_init (session *s)
   stralloc *sa = &s->received ;
   stralloc const *canon = &s->p.c.canon ;
   stralloc const *addr = &s->p.c.addr ;
+  conn_lookup_canon(&s->p.c) ;
   sa->len = 0 ;
   if (!stralloc_cats(sa, "Received: from ") || !stralloc_cats(sa, s->host)) mpop_dienomem() ;
   if (canon->len || addr->len)

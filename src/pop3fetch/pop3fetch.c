@@ -30,7 +30,7 @@
 #include "pop3fetch.h"
 #include "filter.h"
 
-#define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A ] [ deliverer argv... ]"
+#define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A | -m ] [ deliverer argv... ]"
 
 
 volatile sig_atomic_t aborted = 0 ;
@@ -87,6 +87,8 @@ static char const *setting_value (session const *s, unsigned int i)
   return s->a.v[i] ? s->a.v[i] : settings_table[i].def ;
 }
 
+static int session_record (session *, int, stralloc *) ;
+
 static char const *sa_str (stralloc *sa)
 {
   if (!stralloc_0(sa)) return "" ;
@@ -103,7 +105,9 @@ void session_die (session *s, int code, char const *msg, char const *srvmsg)
   if (s->uidls_locked)
   {
     stralloc err = STRALLOC_ZERO ;
-    if (uidls_journal_sync(&s->u, &err) && err.len) mpop_warn(sa_str(&err)) ;
+    int r = uidls_journal_sync(&s->u, &err) ;
+    if (!r && s->late) r = session_record(s, 0, &err) ;
+    if (r && err.len) mpop_warn(sa_str(&err)) ;
     stralloc_free(&err) ;
     uidls_close(&s->u) ;
   }
@@ -159,7 +163,7 @@ static void session_init (session *s, unsigned int opts, char const *const *deli
   s->out = s->deliverer ? buffer_1 : buffer_2 ;
   s->tty = isatty(buffer_fd(s->out)) ;
   s->progress = !(opts & (OPT_QUIET | OPT_HALFQUIET | OPT_DEBUG)) ;
-  if (opts & OPT_DEBUG) s->p.trace = &pop3_trace_stderr ;
+  if (opts & OPT_DEBUG) s->p.trace = s->deliverer ? &pop3_trace_stdout : &pop3_trace_stderr ;
   stralloc_free(&err) ;
 }
 
@@ -174,13 +178,21 @@ static void pipe_put (int (*put)(stralloc *))
   stralloc_free(&sa) ;
 }
 
+ /* A server announcing EXPIRE 0 may delete what it gave us, whatever
+    keep says (Gmail does) */
+static void warn_expire (session const *s)
+{
+  if (s->keep && s->p.caps & POP3_CAP_EXPIRE && !s->p.expire)
+    mpop_warn("the POP3 server announces EXPIRE 0: it may delete messages once retrieved, despite keep") ;
+}
+
 static void session_login (session *s)
 {
   int r ;
   if (settings_onoff(setting_value(s, S_TLS)) && !settings_onoff(setting_value(s, S_TLS_CERTCHECK)))
     mpop_warn("TLS certificate verification is disabled (tls_certcheck off): the server is not authenticated") ;
   s->connected = 1 ;
-  if (pop3_open(&s->p, &s->a, settings_onoff(setting_value(s, S_RECEIVED_HEADER)) ? POP3_CANON : 0)) session_die_pop3(s) ;
+  if (pop3_open(&s->p, &s->a, 0)) session_die_pop3(s) ;
   checkpoint(s) ;
   r = auth_login(&s->p) ;
   wipe_password(s) ;
@@ -190,7 +202,8 @@ static void session_login (session *s)
 }
 
  /* -s reads (never writes) the UIDLs file; pipe mode reads it and lets it
-    go at once, so that "uidlstore add" at the end of the pipe can record. */
+    go at once, so that "uidlstore add" at the end of the pipe can record;
+    -m writes it in both modes. */
 static void session_lock (session *s)
 {
   stralloc err = STRALLOC_ZERO ;
@@ -198,7 +211,7 @@ static void session_lock (session *s)
   char const *file = s->a.v[S_UIDLS_FILE] ;
   int r ;
   if (!file) session_die(s, EX_CONFIG, "no UIDLs file (MPOP_UIDLS_FILE is not set)", 0) ;
-  if (s->opts & OPT_STATUS || !s->deliverer) flags |= UIDLS_READONLY ;
+  if (s->opts & OPT_STATUS || (!s->deliverer && !(s->opts & OPT_ADOPT))) flags |= UIDLS_READONLY ;
   r = uidls_open(&s->u, file, s->host, s->user, s->start, flags, &err) ;
   if (r)
   {
@@ -260,28 +273,37 @@ static void session_dele (session *s)
   }
 }
 
- /* After +OK to QUIT: this account's list becomes the UIDs still on the
-    server that we know (old, delivered, killed), with their first-seen
-    times. The journal is folded into the file. */
-static void session_commit (session *s)
+ /* This account's list becomes the UIDs still on the server that we know
+    (old, delivered, killed), with their first-seen times; after +OK to
+    QUIT, without those deleted. The journal is folded into the file.
+    0 or a sysexits code, the message in err. */
+static int session_record (session *s, int quit, stralloc *err)
 {
-  stralloc err = STRALLOC_ZERO ;
   uidls_set mine = UIDLS_SET_ZERO ;
   int r ;
-  if (!s->n && s->keep == ULLONG_MAX) return ;
+  s->late = 0 ;
   for (unsigned int i = 0 ; i < s->n ; i++)
   {
     msg const *m = s->m + i ;
     char const *uid = session_uid(s, i) ;
     int64_t ts ;
-    if (!uid || m->flags & M_DELE) continue ;
+    if (!uid || (quit && m->flags & M_DELE)) continue ;
     if (m->flags & M_OLD) ts = m->ts ;
-    else if (m->flags & (M_ACKED | M_KILLED)) ts = s->start ;
+    else if (m->flags & (M_ACKED | M_KILLED | M_ADOPTED)) ts = s->start ;
     else continue ;
     if (!uidls_set_add(&mine, uid, strlen(uid), ts)) mpop_dienomem() ;
   }
-  r = uidls_commit(&s->u, &mine, &err) ;
+  r = uidls_commit(&s->u, &mine, err) ;
   uidls_set_free(&mine) ;
+  return r ;
+}
+
+static void session_commit (session *s)
+{
+  stralloc err = STRALLOC_ZERO ;
+  int r ;
+  if (!s->n && s->keep == ULLONG_MAX) return ;
+  r = session_record(s, 1, &err) ;
   if (r)
   {
     if (r == EX_OSERR && !err.len) mpop_dienomem() ;
@@ -316,6 +338,35 @@ static int session_end (session *s)
   return 0 ;
 }
 
+ /* -m: the new messages are recorded as retrieved, now, without RETR or
+    DELE; known ones keep their first-seen times. The lock is held since
+    before UIDL, so nothing that a concurrent session records is lost. */
+static int session_adopt (session *s)
+{
+  unsigned int marked = 0, nouid = 0 ;
+  if (s->nouidl)
+  {
+    out_flush(s) ;
+    session_quit(s) ;
+    session_die(s, EX_UNAVAILABLE, "the POP3 server does not support UIDL: its messages cannot be marked as retrieved", 0) ;
+  }
+  for (unsigned int i = 0 ; i < s->n ; i++)
+  {
+    if (s->m[i].flags & M_OLD) continue ;
+    if (!session_recordable(s, i)) { nouid++ ; continue ; }
+    s->m[i].flags |= M_ADOPTED ;
+    marked++ ;
+  }
+  s->keep = ULLONG_MAX ;
+  session_quit(s) ;
+  session_commit(s) ;
+  session_unlock(s) ;
+  if (!(s->opts & OPT_QUIET)) out_adopted(s, marked, nouid) ;
+  if (!s->deliverer) pipe_put(&mpopstream_put_trailer) ;
+  session_free(s) ;
+  return 0 ;
+}
+
 int main (int argc, char const *const *argv)
 {
   session s = { .a = { 0 }, .p = POP3_ZERO, .u = UIDLS_ZERO, .uidls_locked = 0, .m = 0, .uids = STRALLOC_ZERO, .received = STRALLOC_ZERO } ;
@@ -325,7 +376,7 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "qQdsA", &l) ;
+      int opt = subgetopt_r(argc, argv, "qQdsAm", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
@@ -334,12 +385,13 @@ int main (int argc, char const *const *argv)
         case 'd' : opts |= OPT_DEBUG ; break ;
         case 's' : opts |= OPT_STATUS ; break ;
         case 'A' : opts |= OPT_AUTHONLY ; break ;
+        case 'm' : opts |= OPT_ADOPT ; break ;
         default : mpop_dieusage(USAGE) ;
       }
     }
     argc -= l.ind ; argv += l.ind ;
   }
-  if ((opts & OPT_STATUS) && (opts & OPT_AUTHONLY)) mpop_dieusage(USAGE) ;
+  if (!!(opts & OPT_STATUS) + !!(opts & OPT_AUTHONLY) + !!(opts & OPT_ADOPT) > 1) mpop_dieusage(USAGE) ;
 
   signals_init() ;
   tain_now_set_stopwatch_g() ;
@@ -348,19 +400,21 @@ int main (int argc, char const *const *argv)
 
   session_login(&s) ;
   if (opts & OPT_AUTHONLY) return session_end(&s) ;
+  warn_expire(&s) ;
 
-  session_stat(&s) ;
+  session_stat(&s, &session_lock) ;
   session_list(&s) ;
   checkpoint(&s) ;
-  session_lock(&s) ;
   session_uidl(&s) ;
   session_decide(&s) ;
   if (!(opts & OPT_QUIET)) out_status(&s) ;
   if (opts & OPT_STATUS) return session_end(&s) ;
+  if (opts & OPT_ADOPT) return session_adopt(&s) ;
   if (!s.deliverer) session_unlock(&s) ;
   session_policy(&s) ;
   checkpoint(&s) ;
 
+  s.late = 1 ;
   session_retrieve(&s) ;
   session_dele(&s) ;
   session_quit(&s) ;

@@ -22,6 +22,7 @@
 #define OPT_DEBUG 0x04        /* -d: protocol trace */
 #define OPT_STATUS 0x08       /* -s: status only */
 #define OPT_AUTHONLY 0x10     /* -A: authenticate only */
+#define OPT_ADOPT 0x20        /* -m: mark every message as retrieved */
 
  /* What we know and decide about one message on the server */
 #define M_OLD 0x01            /* its UID is in the UIDLs file */
@@ -31,6 +32,7 @@
 #define M_STREAMED 0x08       /* completely written into the stream */
 #define M_ACKED 0x10          /* the deliverer acknowledged it: durably stored */
 #define M_DELE 0x20           /* DELE sent and answered +OK */
+#define M_ADOPTED 0x80        /* -m: recorded as retrieved without retrieval */
 
 #define NOUID ((size_t)-1)
 
@@ -52,6 +54,7 @@ struct session_s
   uidls u ;
   int uidls_locked ;          /* u is open and locked */
   int connected ;             /* p needs pop3_drop on errors */
+  int late ;                  /* retrieval has begun: an error still records */
   unsigned int opts ;
   char const *const *deliverer ;  /* argv, or 0 in pipe mode */
   int64_t start ;             /* session start, wall clock */
@@ -63,7 +66,7 @@ struct session_s
   uint64_t skipsize ;
   int haskill ;
   int hasskip ;
-  int sized ;                 /* LIST was asked: sizes are known */
+  int nouidl ;                /* the server does not support UIDL */
   unsigned int n ;            /* STAT count */
   uint64_t total ;            /* STAT size */
   msg *m ;
@@ -84,7 +87,7 @@ extern volatile sig_atomic_t aborted ;
 extern int abort_fd ;          /* readable once a signal asked us to stop */
 
  /* list.c: STAT, LIST, UIDL and the decisions */
-extern void session_stat (session *) ;
+extern void session_stat (session *, void (*meanwhile) (session *)) ;
 extern void session_list (session *) ;
 extern void session_uidl (session *) ;
 extern void session_decide (session *) ;
@@ -104,6 +107,7 @@ extern void out_progress_start (session const *, unsigned int i) ;
 extern void out_progress (session const *, unsigned int *pct, uint64_t got, uint64_t size) ;
 extern void out_progress_end (session const *, int ok) ;
 extern void out_flush (session const *) ;
+extern void out_adopted (session const *, unsigned int marked, unsigned int nouid) ;
 extern void received_init (session *) ;
 extern int received_put (session const *, stralloc *) ;
 

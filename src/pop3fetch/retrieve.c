@@ -12,6 +12,7 @@
 #include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
+#include <skalibs/exec.h>
 #include <skalibs/iopause.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
@@ -45,8 +46,8 @@ extern char **environ ;
 
 #define ACK_WINDOW 16          /* messages handed to the deliverer, not yet acked */
 #define ACK_BYTES (4 * 1024 * 1024)
-#define OUT_HIGH (256 * 1024)
-#define READ_CHUNK 65536
+#define OUT_HIGH (64 * 1024)
+#define READ_CHUNK 16384
 #define WINDOW_COUNT 512
 #define WINDOW_BYTES (4 * 1024 * 1024)
 #define ACK_MAX (UIDLS_LINE_MAX + 2)
@@ -211,7 +212,7 @@ static void fill_window (engine *e)
   if (e->code || e->finished) return ;
   e->next = next_retr(s, e->next) ;
   if (e->next >= s->n || e->nout >= max) return ;
-  if (e->nout && (e->nout > max / 2 || (s->sized && inflight > WINDOW_BYTES / 2))) return ;
+  if (e->nout && (e->nout > max / 2 || inflight > WINDOW_BYTES / 2)) return ;
   while (e->next < s->n && e->nout < max && (!e->nout || inflight < WINDOW_BYTES))
   {
     if (pop3_queue_num(&s->p, "RETR", e->next + 1)) { fail_pop3(e) ; return ; }
@@ -285,6 +286,7 @@ static void read_body (engine *e)
 {
   session *s = e->s ;
   char buf[READ_CHUNK] ;
+  uint64_t lines = s->p.bodylines ;
   size_t len = 0 ;
   ssize_t r ;
   do
@@ -300,7 +302,7 @@ static void read_body (engine *e)
     before = e->out.len ;
     if (!mpopstream_put_data(&e->out, buf, len)) nomem(e) ;
     account_appended(e, before) ;
-    e->got += len + byte_count(buf, len, '\n') ;
+    e->got += len + (s->p.bodylines - lines) ;
     if (s->progress) out_progress(s, &e->pct, e->got, s->m[e->cur].size) ;
   }
   if (r < 0) fail_pop3(e) ;
@@ -561,20 +563,67 @@ static void run (engine *e)
   sync_journal(e) ;
 }
 
- /* The deliverer: stdin the stream, stdout the acks, stderr ours */
+ /* The deliverer: stdin the stream, stdout the acks, stderr ours. The
+    banner is in the stream pipe before the deliverer exists: whenever we
+    die, it reads an mpop-stream, never an empty input that it could take
+    for a message. An exec failure comes back through a close-on-exec pipe. */
+static void spawn_failed (engine *e, int err)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!stralloc_cats(&sa, "cannot run ") || !stralloc_cats(&sa, e->s->deliverer[0]) || !stralloc_cats(&sa, ": ") || !stralloc_cats(&sa, strerror(err)) || !stralloc_0(&sa)) nomem(e) ;
+  session_die(e->s, EX_IOERR, sa.s, 0) ;
+}
+
+static void spawn_child (char const *const *argv, int const *sp, int const *ap, int xfd)
+{
+  int err ;
+  fd_close(sp[1]) ;
+  fd_close(ap[0]) ;
+  if (fd_move(0, sp[0]) < 0 || fd_move(1, ap[1]) < 0) err = errno ;
+  else
+  {
+    exec(argv) ;
+    err = errno ;
+  }
+  if (write(xfd, &err, sizeof(err)) < 0) _exit(127) ;
+  _exit(127) ;
+}
+
 static void spawn_deliverer (engine *e)
 {
   session *s = e->s ;
-  int fds[2] = { 0, 1 } ;  /* the child reads fd 0, writes fd 1 */
-  e->pid = child_spawn2(s->deliverer[0], s->deliverer, (char const *const *)environ, fds) ;
+  int sp[2], ap[2], xp[2] ;
+  int err ;
+  ssize_t r ;
+  if (!mpopstream_put_banner(&e->out)) nomem(e) ;
+  if (pipe(sp) < 0 || pipe(ap) < 0 || pipecoe(xp) < 0) mpop_diesys(EX_OSERR, "cannot create the pipes to the deliverer") ;
+  if (fd_write(sp[1], e->out.s, e->out.len) != (ssize_t)e->out.len) mpop_diesys(EX_OSERR, "cannot write to the pipe to the deliverer") ;
+  e->appended = e->written = e->out.len ;
+  e->out.len = 0 ;
+  e->pid = fork() ;
+  if (e->pid < 0) spawn_failed(e, errno) ;
   if (!e->pid)
   {
-    stralloc sa = STRALLOC_ZERO ;
-    if (!stralloc_cats(&sa, "cannot run ") || !stralloc_cats(&sa, s->deliverer[0]) || !stralloc_cats(&sa, ": ") || !stralloc_cats(&sa, strerror(errno)) || !stralloc_0(&sa)) nomem(e) ;
-    session_die(s, EX_IOERR, sa.s, 0) ;
+    fd_close(xp[0]) ;
+    spawn_child((char const *const *)s->deliverer, sp, ap, xp[1]) ;
   }
-  e->afd = fds[0] ;
-  e->sfd = fds[1] ;
+  fd_close(sp[0]) ;
+  fd_close(ap[1]) ;
+  fd_close(xp[1]) ;
+  do r = read(xp[0], &err, sizeof(err)) ;
+  while (r < 0 && errno == EINTR) ;
+  fd_close(xp[0]) ;
+  if (r == sizeof(err))
+  {
+    int wstat ;
+    waitpid_nointr(e->pid, &wstat, 0) ;
+    e->pid = 0 ;
+    fd_close(sp[1]) ;
+    fd_close(ap[0]) ;
+    spawn_failed(e, err) ;
+  }
+  e->afd = ap[0] ;
+  e->sfd = sp[1] ;
   if (ndelay_on(e->afd) < 0 || ndelay_on(e->sfd) < 0 || coe(e->afd) < 0 || coe(e->sfd) < 0)
     mpop_diesys(EX_OSERR, "cannot set up the pipes to the deliverer") ;
 }
@@ -653,8 +702,6 @@ void session_retrieve (session *s)
   {
     if (e.cur >= s->n) return ;
     spawn_deliverer(&e) ;
-    if (!mpopstream_put_banner(&e.out)) nomem(&e) ;
-    e.appended = e.out.len ;
   }
   else stdout_ready(&e) ;
   if (e.cur < s->n && settings_onoff(s->a.v[S_RECEIVED_HEADER] ? s->a.v[S_RECEIVED_HEADER] : settings_table[S_RECEIVED_HEADER].def))

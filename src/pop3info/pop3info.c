@@ -249,7 +249,7 @@ int main (int argc, char const *const *argv)
       if (opt == -1) break ;
       switch (opt)
       {
-        case 'd' : p.trace = &pop3_trace_stderr ; break ;
+        case 'd' : p.trace = &pop3_trace_stdout ; break ;
         case 'u' : flags |= POP3_UCSPI ; break ;
         case 'U' : flags |= POP3_UCSPI | POP3_SECURED ; break ;
         default : mpop_dieusage(USAGE) ;

@@ -213,16 +213,43 @@ static void greeting (account *a, char const *data, size_t len, char const *want
   pop3_free(&p) ;
 }
 
+#define GREETING(a, lit, want) greeting(a, lit, sizeof(lit) - 1, want)
+
 static void test_greeting (account *a)
 {
-  static char const nul[] = "+OK <12\0\0@d>\r\n-ERR\r\n" ;
-  static char const rfc[] = "+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n-ERR\r\n" ;
-  static char const dovecot[] = "+OK Dovecot ready. <4d1.2.5f9b8e0c.Ab+/=@host>\r\n-ERR\r\n" ;
-  static char const blank[] = "+OK <a b@h>\r\n-ERR\r\n" ;
-  greeting(a, rfc, sizeof(rfc) - 1, "<1896.697170952@dbc.mtview.ca.us>") ;
-  greeting(a, dovecot, sizeof(dovecot) - 1, "<4d1.2.5f9b8e0c.Ab+/=@host>") ;
-  greeting(a, blank, sizeof(blank) - 1, 0) ;
-  greeting(a, nul, sizeof(nul) - 1, 0) ;
+  GREETING(a, "+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n-ERR\r\n", "<1896.697170952@dbc.mtview.ca.us>") ;
+  GREETING(a, "+OK Dovecot ready. <4d1.2.5f9b8e0c.Ab+/=@host>\r\n-ERR\r\n", "<4d1.2.5f9b8e0c.Ab+/=@host>") ;
+  GREETING(a, "+OK > ready <x@y> <z@w>\r\n-ERR\r\n", "<x@y>") ;
+  GREETING(a, "+OK <a b@h>\r\n-ERR\r\n", 0) ;
+
+   /* every atext special is kept, with dots and several '@' */
+  GREETING(a, "+OK <!#$%&'*+/=?^_`{|}~-.@x@y>\r\n-ERR\r\n", "<!#$%&'*+/=?^_`{|}~-.@x@y>") ;
+
+   /* a NUL byte anywhere between the brackets, or before them */
+  GREETING(a, "+OK <12\0\0@d>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <\0@d>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <1@d\0>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK \0 <1@d>\r\n-ERR\r\n", "<1@d>") ;
+
+   /* specials of RFC 5322 that are not atext, control and 8-bit bytes */
+  GREETING(a, "+OK <a\"b@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a(b)@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a,b@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a;b@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a:b@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a\\b@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a[b]@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a<b@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a\tb@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <a\001b@h>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <caf\xc3\xa9@h>\r\n-ERR\r\n", 0) ;
+
+   /* no '@', nothing between the brackets, no '>' */
+  GREETING(a, "+OK <1896.697170952>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK <>\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK ready <1896.697170952@dbc\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK ready <\r\n-ERR\r\n", 0) ;
+  GREETING(a, "+OK ready @ >\r\n-ERR\r\n", 0) ;
 }
 
 static void test_apop (account *a)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """faultpop: a scripted, fault-injecting POP3 server for tests.
 
-Standard library only (Python 3.11).  It serves a mailbox described by a
+Standard library only (Python 3.11), plus ntlm.py next to this file.  It serves a mailbox described by a
 scenario file on a loopback address, a unix socket or stdin/stdout, injects
 the faults the scenario asks for, keeps the mailbox state across sessions in
 a JSON file and writes a JSON-lines log of everything that happened.
@@ -28,10 +28,14 @@ import struct
 import sys
 import time
 
+import ntlm
+
 PROG = "faultpop"
 CRLF = b"\r\n"
 DEFAULT_MAX_LINE = 65536
 SASL_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER")
+OPTIONAL_MECHS = ("NTLM",)          # accepted only when a scenario names them
+NTLM_CHALLENGE = ("ok", "garbage", "truncated")
 PLAINTEXT_MECHS = ("PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER")
 APOP_DEFAULT_GREETING = b"+OK faultpop ready <1896.697170952@faultpop.test>"
 
@@ -446,6 +450,8 @@ class Scenario:
         self.sasl_ir_refuse_text = b"-ERR Protocol error. Connection is closed. 10"
         self.sasl_continuation = b"+ "
         self.oauth_error_challenge = False
+        self.ntlm_domain = None
+        self.ntlm_challenge = "ok"
         self.token_max_length = None
         self.auth_fail_text = b"-ERR [AUTH] Authentication failed."
         self.tls_required = False
@@ -583,9 +589,9 @@ class Scenario:
             return []
         mechs = [as_str(p).upper() for p in pos]
         for m in mechs:
-            if m not in SASL_MECHS and name == "sasl":
+            if m not in SASL_MECHS + OPTIONAL_MECHS and name == "sasl":
                 raise ScenarioError("sasl: unsupported mechanism %s (supported: %s)"
-                                    % (m, " ".join(SASL_MECHS)))
+                                    % (m, " ".join(SASL_MECHS + OPTIONAL_MECHS)))
         return mechs
 
     def d_sasl(self, pos):
@@ -606,6 +612,12 @@ class Scenario:
 
     def d_oauth_error_challenge(self, pos):
         self.oauth_error_challenge = self._onoff(pos, "oauth-error-challenge")
+
+    def d_ntlm_domain(self, pos):
+        self.ntlm_domain = self._one(pos, "ntlm-domain")
+
+    def d_ntlm_challenge(self, pos):
+        self.ntlm_challenge = one_of(self._one(pos, "ntlm-challenge"), "ntlm-challenge", NTLM_CHALLENGE)
 
     def d_token_max_length(self, pos):
         self.token_max_length = as_int(self._one(pos, "token-max-length"), "token-max-length")
@@ -900,6 +912,7 @@ class Conn:
         for fd in {rfd, wfd}:
             os.set_blocking(fd, False)
         self.rbuf = bytearray()
+        self.rx_total = 0       # plaintext bytes ever put into rbuf
         self.tls = None
         self.eof = False
         self.closed = False
@@ -1003,7 +1016,48 @@ class Conn:
             self.eof = True
             raise Closed("client closed the connection")
         self.rbuf += data
+        self.rx_total += len(data)
         return True
+
+    def drain(self):
+        """Take into the buffer what the client has already sent, without
+        waiting (bursts are told apart with it).  EOF and errors are left
+        for the next fill."""
+        while not self.eof and not self.closed:
+            try:
+                r, _, _ = select.select([self.rfd], [], [], 0)
+                if not r:
+                    return
+                raw = os.read(self.rfd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                return
+            if not raw:
+                self.eof = True
+                return
+            if not self.tls:
+                self.rbuf += raw
+                self.rx_total += len(raw)
+                continue
+            obj, inc, out = self.tls
+            inc.write(raw)
+            while True:
+                try:
+                    data = obj.read(65536)
+                except ssl.SSLZeroReturnError:
+                    self.eof = True
+                    return
+                except ssl.SSLError:
+                    break
+                if not data:
+                    break
+                self.rbuf += data
+                self.rx_total += len(data)
+
+    def received_upto(self):
+        """How many plaintext bytes the reader has consumed so far."""
+        return self.rx_total - len(self.rbuf)
 
     def has_line(self):
         return b"\n" in self.rbuf
@@ -1200,6 +1254,9 @@ class Session:
         self.hold_left = 0
         self.hold_wait = 0.0
         self.rst = False
+        self.burst = 0              # bursts of commands (see command())
+        self.rx_mark = 0            # bytes received when a reply was last sent
+        self.mark_pending = False   # a command was read, no reply sent since
         self.autologout = self.sc.autologout if self.sc.autologout is not None \
             else srv.idle_timeout
 
@@ -1208,10 +1265,19 @@ class Session:
     def deadline(self):
         return time.monotonic() + self.autologout
 
+    def mark(self):
+        """About to send reply bytes: whatever the client sent up to now, it
+        sent without having seen them."""
+        if self.mark_pending:
+            self.conn.drain()
+            self.rx_mark = self.conn.rx_total
+            self.mark_pending = False
+
     def send(self, data):
         if self.held is not None:
             self.held += data
         else:
+            self.mark()
             self.conn.write(data, self.deadline())
 
     def flush_held(self, why):
@@ -1219,6 +1285,7 @@ class Session:
             return
         data, self.held = bytes(self.held), None
         self.log("burst", bytes=len(data), why=why)
+        self.mark()
         self.conn.write(data, self.deadline())
 
     def stall(self, seconds):
@@ -1463,7 +1530,14 @@ class Session:
         self.verb = verb_s
         shown = self.redact(verb_s, line, rest)
         self.desc = shown
-        fields = {} if crlf else {"crlf": False}
+        # A command is in the burst of the one before when the client sent
+        # it before any reply to that one had been sent (pipelining).
+        if not self.burst or (not self.mark_pending and self.conn.received_upto() > self.rx_mark):
+            self.burst += 1
+        self.mark_pending = True
+        fields = {"burst": self.burst}
+        if not crlf:
+            fields["crlf"] = False
         self.log("command", cmd=verb_s, line=shown, **fields)
         args = rest.split()
         f = self.take_fault(verb_s, args)
@@ -1740,6 +1814,47 @@ class Session:
         ok = user == self.sc.user and digest.lower() == want
         why = None if ok else ("unknown user" if user != self.sc.user else "wrong digest")
         self.auth_done("CRAM-MD5", user, ok, why)
+
+    def sasl_ntlm(self, ir):
+        """Type 1 (the client's offer, with its domain), type 2 (our random
+        challenge), type 3: the NT response must be the NTLMv1 one for the
+        password; the LM response is only reported."""
+        sc = self.sc
+        t1 = ir if ir is not None else self.sasl_step(b"")
+        if t1 is None:
+            return
+        m1 = ntlm.parse(t1, 1)
+        if isinstance(m1, str):
+            return self.auth_done("NTLM", b"", False, "malformed type 1: " + m1)
+        # libntlm puts the user name first, then the domain (ntlmdomain)
+        domain = m1["field2"]
+        chal = os.urandom(8)
+        t2 = ntlm.type2(chal, as_str(sc.ntlm_domain or b"FAULTPOP"))
+        if sc.ntlm_challenge == "garbage":
+            t2 = b"this is not an NTLM challenge message"
+        elif sc.ntlm_challenge == "truncated":
+            t2 = t2[:20]
+        t3 = self.sasl_step(t2)
+        if t3 is None:
+            return
+        m3 = ntlm.parse(t3, 3)
+        if isinstance(m3, str):
+            return self.auth_done("NTLM", b"", False, "malformed type 3: " + m3,
+                                  type1_domain=printable(domain))
+        user = m3["user"].decode("utf-16-le", "replace").encode()
+        pw = sc.password.decode("utf-8", "surrogateescape")
+        nt_ok = m3["nt"] == ntlm.response(ntlm.nt_hash(pw), chal)
+        lm_ok = m3["lm"] == ntlm.response(ntlm.lm_hash(pw), chal)
+        why = None
+        if user != sc.user:
+            why = "unknown user"
+        elif sc.ntlm_domain is not None and domain != sc.ntlm_domain:
+            why = "type 1 domain %s, want %s" % (printable(domain), printable(sc.ntlm_domain))
+        elif not nt_ok:
+            why = "wrong NT response"
+        self.auth_done("NTLM", user, why is None, why, type1_domain=printable(domain),
+                       type3_domain=m3["domain"].decode("utf-16-le", "replace"),
+                       nt_ok=nt_ok, lm_ok=lm_ok, challenge=sc.ntlm_challenge)
 
     def oauth_check(self, mech, user, token, ir, error_json):
         sc = self.sc

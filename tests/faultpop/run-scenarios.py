@@ -3,7 +3,7 @@
 and compare the outcome with each scenario's expect-* directives.
 
     run-scenarios.py --client /usr/bin/mpop [--timeout 20] [--keep-dirs DIR]
-                     [SCENARIO...]          (default: every scenarios/*.scn)
+                     [--jobs N] [SCENARIO...]   (default: every scenarios/*.scn)
 
 For each scenario: start faultpop (with a throw-away certificate), run the
 client with the options of the scenario's `client` directive in --host mode
@@ -15,12 +15,14 @@ under a hard timeout, then check:
   delivered  the number of files in the maildir matches expect-delivered
   deleted    the server's committed deletions equal expect-deleted
 
-Prints one line per scenario (PASS/FAIL and the details) and exits 1 if any
-failed. A status of 124 means the client was killed by the timeout (mpop
+Prints one line per scenario (PASS/FAIL and the details), in the order
+given, and exits 1 if any failed. --jobs N runs N scenarios at a time (each
+has its own server, port and files; most of a run is waiting on stalls). A status of 124 means the client was killed by the timeout (mpop
 1.4.18 loops forever on EOF inside a message).
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import shutil
@@ -145,6 +147,7 @@ def main():
                    help="hard limit per client run (default 20 s)")
     p.add_argument("--keep-dirs", metavar="DIR",
                    help="keep every run's files (logs, maildir, output) under DIR")
+    p.add_argument("--jobs", type=int, default=1, help="scenarios run at a time (default 1)")
     p.add_argument("scenarios", nargs="*")
     a = p.parse_args()
     scns = a.scenarios or sorted(
@@ -157,11 +160,14 @@ def main():
         certdir = os.path.join(work, ".tls")
         os.makedirs(certdir, exist_ok=True)
         cert, key = make_cert(certdir)
-        for scn in scns:
-            ok, detail = run_one(os.path.abspath(scn), a.client, a.timeout, work, cert, key)
-            failed += not ok
-            print("%s %-32s %s" % ("PASS" if ok else "FAIL",
-                                   os.path.basename(scn)[:-4], detail), flush=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+            futures = [pool.submit(run_one, os.path.abspath(scn), a.client, a.timeout, work, cert, key)
+                       for scn in scns]
+            for scn, fut in zip(scns, futures):
+                ok, detail = fut.result()
+                failed += not ok
+                print("%s %-32s %s" % ("PASS" if ok else "FAIL",
+                                       os.path.basename(scn)[:-4], detail), flush=True)
     finally:
         if not a.keep_dirs:
             shutil.rmtree(work, ignore_errors=True)

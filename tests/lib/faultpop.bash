@@ -212,6 +212,29 @@ for line in open(log, encoding="utf-8"):
 EOF
 }
 
+# faultpop_bursts [SESSION] : the commands received, one burst per line
+# (commands the client sent before seeing the reply to the one before,
+# i.e. pipelined together), joined with " + ".
+faultpop_bursts () {
+  _faultpop_py "${1:-0}" <<'EOF'
+import json, sys
+log, state, session = sys.argv[1], sys.argv[2], int(sys.argv[3])
+cur, key = [], None
+for line in open(log, encoding="utf-8"):
+    e = json.loads(line)
+    if e["event"] != "command" or session not in (0, e["session"]):
+        continue
+    k = (e["session"], e.get("burst"))
+    if cur and k != key:
+        print(" + ".join(cur))
+        cur = []
+    key = k
+    cur.append(e["line"])
+if cur:
+    print(" + ".join(cur))
+EOF
+}
+
 # faultpop_events EVENT : the log records of one event type (JSON, one per line).
 faultpop_events () {
   grep -F "\"event\": \"$1\"" "$FAULTPOP_LOG" 2>/dev/null

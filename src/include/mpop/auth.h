@@ -57,6 +57,10 @@ extern void auth_scrub_env (void) ;
 extern pop3_sasl_func sasl_login ;
 extern int sasl_supports (char const *mech) ;   /* upper case */
 
+ /* 1 if mech (upper case) needs libgsasl and it cannot be loaded: then
+    err says why (empty when out of memory). 0 otherwise. */
+extern int sasl_library_missing (char const *mech, stralloc *err) ;
+
  /* For --version: the methods this build and the installed libgsasl
     support, lower case, in mpop 1.4.23's order, each followed by a
     space; and the version of the libgsasl in use. */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
@@ -55,12 +56,24 @@ struct conn_s
   stralloc addr ;             /* numeric address connected to, or empty */
   int code ;                  /* last error: sysexits code */
   stralloc err ;              /* last error: message */
+  int tcp ;                   /* rfd is a TCP socket */
+  struct sockaddr_storage peer ;  /* the address connected to, if tcp */
+  socklen_t peerlen ;
 } ;
-#define CONN_ZERO { .rfd = -1, .wfd = -1, .tls = 0, .outlen = 0, .peername = STRALLOC_ZERO, .canon = STRALLOC_ZERO, .addr = STRALLOC_ZERO, .code = 0, .err = STRALLOC_ZERO }
+#define CONN_ZERO { .tcp = 0, .peerlen = 0, .rfd = -1, .wfd = -1, .tls = 0, .outlen = 0, .peername = STRALLOC_ZERO, .canon = STRALLOC_ZERO, .addr = STRALLOC_ZERO, .code = 0, .err = STRALLOC_ZERO }
 
  /* Connects as the account says (host, port, socket, source_ip, proxy_*,
     timeout); with CONN_UCSPI takes fds 6/7. Does not start TLS. */
 extern int conn_open (conn *, account const *, unsigned int flags) ;
+
+ /* Fills c->canon, if still empty, with the name of the address connected
+    to (reverse lookup), when there is one. Without CONN_CANON, conn_open
+    leaves this lookup (and the resolver it needs) until it is wanted. */
+extern void conn_lookup_canon (conn *) ;
+
+ /* 4 or 16 if s is an IPv4 or plain IPv6 address (stored in ip), 0 if
+    not or if the libc must judge (zones, embedded IPv4) */
+extern unsigned int conn_ip_literal (char const *s, char *ip) ;
 
  /* Checks every TLS setting of the account (files readable, fingerprint,
     priorities) without connecting: config errors come out before any

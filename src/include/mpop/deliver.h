@@ -51,10 +51,13 @@
     default signal dispositions, stdin the message, stdout redirected to our
     stderr (so it can never write into an ack pipe), in its own process
     group; abort kills that group, so the MDA never sees end-of-file on a
-    partial message. Exit 0 = delivered; exit 75 (EX_TEMPFAIL) -> 75; any
+    partial message. A write that cannot proceed for d->timeout seconds
+    (DELIVER_TIMEOUT when 0) fails with 74, "CMD timed out", and the
+    message is aborted. Exit 0 = delivered; exit 75 (EX_TEMPFAIL) -> 75; any
     other exit status, a signal, or an MDA that did not read its input -> 74. */
 
 #define DELIVER_LOCK_TIMEOUT 10
+#define DELIVER_TIMEOUT 180       /* mpop's default timeout setting */
 
 enum deliver_method_e
 {
@@ -72,9 +75,10 @@ struct deliver_s
   int method ;
   stralloc arg ;          /* DIR, FILE or CMD, NUL-terminated */
   int dirfd ;             /* maildir: tmp/; exchange: DIR */
-  int newfd ;             /* maildir: new/ */
+  int newfd ;             /* maildir: new/; mbox: FILE.mdeliver-tail */
   int fd ;                /* the message file, the mbox, or the MDA's stdin */
   pid_t pid ;             /* mda child */
+  unsigned int timeout ;  /* mda: seconds a write may wait (0: DELIVER_TIMEOUT) */
   unsigned char inmsg ;
   unsigned char locked ;  /* mbox */
   unsigned char bol ;     /* the last byte written was a newline */
@@ -93,7 +97,7 @@ struct deliver_s
   size_t blen ;
   char buf[DELIVER_BUFSIZE] ;
 } ;
-#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .pending = STRALLOC_ZERO, .npending = 0, .blen = 0 }
+#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .timeout = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .pending = STRALLOC_ZERO, .npending = 0, .blen = 0 }
 
  /* "maildir", "mbox", "mda", "exchange" -> a method, or -1 */
 extern int deliver_method (char const *name) ;

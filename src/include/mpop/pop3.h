@@ -90,11 +90,12 @@ struct pop3_s
   size_t inpos ;
   size_t inlen ;
   int bodystate ;                /* internal state of pop3_body_read */
+  uint64_t bodylines ;           /* line ends that pop3_body_read gave */
   pop3_trace_func *trace ;
   pop3_sasl_func *sasl_hook ;
   pop3_sasl_supports_func *sasl_supports ;   /* 0: every mechanism */
 } ;
-#define POP3_ZERO { .c = CONN_ZERO, .a = 0, .caps = 0, .sasl = STRALLOC_ZERO, .implementation = STRALLOC_ZERO, .login_delay = 0, .expire = 0, .greeting = STRALLOC_ZERO, .timestamp = STRALLOC_ZERO, .pipelining = 0, .pipelining_setting = -1, .authenticated = 0, .secured = 0, .code = 0, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .line = STRALLOC_ZERO, .inpos = 0, .inlen = 0, .bodystate = 0, .trace = 0, .sasl_hook = 0, .sasl_supports = 0 }
+#define POP3_ZERO { .c = CONN_ZERO, .a = 0, .caps = 0, .sasl = STRALLOC_ZERO, .implementation = STRALLOC_ZERO, .login_delay = 0, .expire = 0, .greeting = STRALLOC_ZERO, .timestamp = STRALLOC_ZERO, .pipelining = 0, .pipelining_setting = -1, .authenticated = 0, .secured = 0, .code = 0, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .line = STRALLOC_ZERO, .inpos = 0, .inlen = 0, .bodystate = 0, .bodylines = 0, .trace = 0, .sasl_hook = 0, .sasl_supports = 0 }
 
  /* Session setup. pop3_open connects (conn_open), does implicit TLS when
     tls is on and tls_starttls off, reads the greeting (keeping the APOP
@@ -158,6 +159,10 @@ extern int pop3_command (pop3 *, char const *cmd, char const *arg) ;
     [SYS/PERM] 69, [IN-USE], [LOGIN-DELAY], [SYS/TEMP] 75), else dflt. */
 extern int pop3_errcode (pop3 const *, int dflt) ;
 
+ /* For a -ERR reply with a temporary response code: what it means, in
+    words ("the mailbox is in use by another session"), else 0. */
+extern char const *pop3_errwhy (pop3 const *) ;
+
  /* Sets p->code, p->msg ("command CMD failed" style text from the caller)
     and p->srvmsg from p->line, and returns the code. */
 extern int pop3_fail (pop3 *, int code, char const *msg) ;
@@ -172,7 +177,8 @@ extern int pop3_getline (pop3 *, stralloc *line) ;
     of dot-unstuffed content with CRLF (and bare LF) turned into LF, across
     any chunk boundary, with no line-length limit. > 0 bytes, 0 at the
     terminating "." (the reply is consumed), -1 error. max must be at
-    least 1. Call pop3_body_start first. */
+    least 1. Call pop3_body_start first; bodylines counts the LFs given
+    (each stood for a CRLF or a bare LF on the wire). */
 extern void pop3_body_start (pop3 *) ;
 extern ssize_t pop3_body_read (pop3 *, char *buf, size_t max) ;
 
@@ -190,7 +196,9 @@ extern int pop3_quit (pop3 *) ;
 extern void pop3_drop (pop3 *) ;
 extern void pop3_free (pop3 *) ;
 
- /* The standard -d trace: "<-- LINE" / "--> LINE" on stderr */
+ /* The standard -d trace: "<-- LINE" / "--> LINE" on stderr or stdout
+    (through buffer_2 or buffer_1, flushed at each line) */
 extern pop3_trace_func pop3_trace_stderr ;
+extern pop3_trace_func pop3_trace_stdout ;
 
 #endif

@@ -102,6 +102,7 @@ extern int mpopstream_feed (mpopstream_reader *, char const *s, size_t len, size
     seen, else MPOPSTREAM_ERROR ("unexpected end of stream", or "... in the
     middle of a message"). */
 extern int mpopstream_eof (mpopstream_reader *, mpopstream_event *ev) ;
+#define MPOPSTREAM_ERR_CUT "unexpected end of stream in the middle of a message"
 
  /* Reads from b (blocking, via buffer_fill) until the next event. Data
     events point into b's storage and stay valid until the next call. */

@@ -102,9 +102,10 @@ struct uidls_s
   stralloc jbuf ;      /* journal lines added but not yet synced */
   int64_t now ;
   unsigned int flags ;
+  int canonical ;      /* the file holds exactly what uidls_format writes */
 } ;
 #define UIDLS_NOSELF ((size_t)-1)
-#define UIDLS_ZERO { .file = 0, .journal = 0, .lists = GENALLOC_ZERO, .self = 0, .selfnew = 0, .fd = -1, .jfd = -1, .jsync = 0, .jdirty = 0, .jsize = 0, .jbad = 0, .jbuf = STRALLOC_ZERO, .now = 0, .flags = 0 }
+#define UIDLS_ZERO { .file = 0, .journal = 0, .lists = GENALLOC_ZERO, .self = 0, .selfnew = 0, .fd = -1, .jfd = -1, .jsync = 0, .jdirty = 0, .jsize = 0, .jbad = 0, .jbuf = STRALLOC_ZERO, .now = 0, .flags = 0, .canonical = 0 }
 
  /* Opens (creating it 0600 unless UIDLS_NOCREATE), locks (fcntl, retried
     for UIDLS_LOCK_TIMEOUT seconds; retried too when the path no longer names
