@@ -416,7 +416,7 @@ sys.stdout.write("X-Long: " + "h" * 2200000 + "\nReturn-Path: <deep@x>\n\n" + ("
   BGPID=
   [ "$rc" -eq 74 ]
   printf 'x-from.eml\n' | same_bytes - "$T/acks"
-  grep -q "^mdeliver: $T/M: cannot link tmp/.* to new/.*: \(Operation not permitted\|Permission denied\)$" "$T/err"
+  grep -q "^mdeliver: $T/M: cannot move tmp/.* to new/.*: \(Operation not permitted\|Permission denied\)$" "$T/err"
   [ "$(count_files "$T/M/new")" -eq 1 ]
   [ "$(count_files "$T/M/tmp")" -eq 0 ]
 }

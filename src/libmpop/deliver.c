@@ -274,6 +274,8 @@ void deliver_close (deliver *d)
   stralloc_free(&d->name) ;
   stralloc_free(&d->path) ;
   stralloc_free(&d->host) ;
+  stralloc_free(&d->pending) ;
+  d->npending = 0 ;
   d->method = -1 ;
 }
 
@@ -320,6 +322,7 @@ int deliver_tolf (stralloc *sa, char const *s, size_t len, unsigned char *cr)
  /* Unique names */
 
 static uint64_t counter = 0 ;
+static pid_t mypid = 0 ;
 
 static int get_host (deliver *d)
 {
@@ -343,6 +346,7 @@ int deliver_uniquename (deliver *d, int exchange)
   char hex[16] ;
   char usec[7] ;
   if (!get_host(d)) return 0 ;
+  if (!mypid) mypid = getpid() ;
   gettimeofday(&tv, 0) ;
   random_buf(rnd, 8) ;
   for (unsigned int i = 0 ; i < 8 ; i++)
@@ -359,7 +363,7 @@ int deliver_uniquename (deliver *d, int exchange)
    && stralloc_cats(&d->name, exchange ? "-M" : ".M")
    && stralloc_cats(&d->name, usec)
    && stralloc_catb(&d->name, "P", 1)
-   && stralloc_catb(&d->name, fmt, uint64_fmt(fmt, getpid()))
+   && stralloc_catb(&d->name, fmt, uint64_fmt(fmt, mypid))
    && stralloc_catb(&d->name, "Q", 1)
    && stralloc_catb(&d->name, fmt, uint64_fmt(fmt, counter))
    && stralloc_catb(&d->name, "R", 1)

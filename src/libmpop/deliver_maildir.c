@@ -1,8 +1,14 @@
 /* ISC license. */
 
+#ifdef __linux__
+# define _GNU_SOURCE  /* syncfs */
+# define MAILDIR_SYNCFS
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>   /* renameat */
+#include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -13,9 +19,15 @@
 #include "deliver-internal.h"
 
  /* maildir DIR: DIR, DIR/tmp and DIR/new must exist, nothing is created.
-    A message is written to tmp/NAME (O_EXCL, no symlink), fsynced, linked
-    to new/NAME (renamed if the filesystem has no hard links), and tmp/NAME
-    removed; sync fsyncs new/ once for all the messages committed since. */
+    A message is written to tmp/NAME (O_EXCL, no symlink) and waits there.
+    sync makes all the waiting messages durable at once: one syncfs(2) of
+    the maildir's filesystem (without syncfs, each file was fsynced at
+    commit), then each is moved to new/NAME without ever replacing a file
+    (renameat2 RENAME_NOREPLACE; where it is missing, a link then removal
+    of tmp/NAME, or a rename if the filesystem has no hard links), then
+    new/ is fsynced once. So a
+    message appears in new/ only with its data durable, and the time from
+    its link to its ack is only a few links and one directory fsync. */
 
 static int open_sub (deliver *d, int dfd, char const *sub, stralloc *err)
 {
@@ -63,16 +75,39 @@ static int maildir_commit (deliver *d, stralloc *err)
 {
   int r = deliver_flush(d, err) ;
   if (r) return r ;
+#ifndef MAILDIR_SYNCFS
   if (!deliver_fsync(d->fd)) return deliver_err(err, EX_IOERR, errno, "cannot sync ", d->path.s) ;
+#endif
   if (close(d->fd) < 0) { d->fd = -1 ; return deliver_err(err, EX_IOERR, errno, "cannot write to ", d->path.s) ; }
   d->fd = -1 ;
-  if (linkat(d->dirfd, d->name.s, d->newfd, d->name.s, 0) == 0)
-    unlinkat(d->dirfd, d->name.s, 0) ;
-  else if (!((errno == EPERM || errno == ENOTSUP || errno == EXDEV)
-   && renameat(d->dirfd, d->name.s, d->newfd, d->name.s) == 0))
-    return deliver_err(err, EX_IOERR, errno, d->arg.s, ": cannot link tmp/", d->name.s, " to new/", d->name.s) ;
-  d->needsync = 1 ;
+  if (!stralloc_catb(&d->pending, d->name.s, d->name.len)) return deliver_nomem(err) ;
+  d->npending++ ;
   return 0 ;
+}
+
+ /* Removes the waiting messages from pending.s + from on */
+static void drop_pending (deliver *d, size_t from)
+{
+  for (size_t i = from ; i < d->pending.len ; i += strlen(d->pending.s + i) + 1)
+    unlinkat(d->dirfd, d->pending.s + i, 0) ;
+  d->pending.len = 0 ;
+  d->npending = 0 ;
+}
+
+static int link_new (deliver *d, char const *name, stralloc *err)
+{
+#ifdef RENAME_NOREPLACE
+  if (renameat2(d->dirfd, name, d->newfd, name, RENAME_NOREPLACE) == 0) return 0 ;
+  if (errno != EINVAL && errno != ENOSYS) return deliver_err(err, EX_IOERR, errno, d->arg.s, ": cannot move tmp/", name, " to new/", name) ;
+#endif
+  if (linkat(d->dirfd, name, d->newfd, name, 0) == 0)
+  {
+    unlinkat(d->dirfd, name, 0) ;
+    return 0 ;
+  }
+  if ((errno == EPERM || errno == ENOTSUP || errno == EXDEV)
+   && renameat(d->dirfd, name, d->newfd, name) == 0) return 0 ;
+  return deliver_err(err, EX_IOERR, errno, d->arg.s, ": cannot move tmp/", name, " to new/", name) ;
 }
 
 static void maildir_abort (deliver *d)
@@ -83,14 +118,33 @@ static void maildir_abort (deliver *d)
 
 static int maildir_sync (deliver *d, stralloc *err)
 {
-  if (!d->needsync) return 0 ;
+  if (!d->npending) return 0 ;
+#ifdef MAILDIR_SYNCFS
+  if (syncfs(d->dirfd) < 0)
+  {
+    int r = deliver_err(err, EX_IOERR, errno, "cannot sync ", d->arg.s, "/tmp") ;
+    drop_pending(d, 0) ;
+    return r ;
+  }
+#endif
+  for (size_t i = 0 ; i < d->pending.len ; i += strlen(d->pending.s + i) + 1)
+  {
+    int r = link_new(d, d->pending.s + i, err) ;
+    if (r)
+    {
+      drop_pending(d, i) ;
+      return r ;
+    }
+  }
+  d->pending.len = 0 ;
+  d->npending = 0 ;
   if (fsync(d->newfd) < 0) return deliver_err(err, EX_IOERR, errno, "cannot sync ", d->arg.s, "/new") ;
-  d->needsync = 0 ;
   return 0 ;
 }
 
 static void maildir_close (deliver *d)
 {
+  if (d->dirfd >= 0) drop_pending(d, 0) ;
   if (d->dirfd >= 0) fd_close(d->dirfd) ;
   if (d->newfd >= 0) fd_close(d->newfd) ;
   d->dirfd = d->newfd = -1 ;

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sysexits.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
@@ -25,14 +28,18 @@
 
 #define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
-#define BATCH_MAX 256             /* messages per directory sync at most */
+#define BATCH_MAX 8               /* messages made durable together, at most */
+#define LINGER_MS 1               /* how long a batch waits for more input */
+#define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
 #define LOOKAHEAD_MAX 1048576     /* header bytes held to find the sender */
 
 static deliver d = DELIVER_ZERO ;
 static stralloc err = STRALLOC_ZERO ;
 static char inbuf[65536 + 1] ;
-static buffer in = BUFFER_INIT(&buffer_read, 0, inbuf, sizeof(inbuf)) ;
+static ssize_t stream_read (int, struct iovec const *, unsigned int) ;
+static buffer in = BUFFER_INIT(&stream_read, 0, inbuf, sizeof(inbuf)) ;
 static mpopstream_reader reader ;
+static int ackpipe = 0 ;
 static int quietcut = 0 ;
 
 
@@ -134,10 +141,23 @@ static void catch_signals (void)
 
  /* Stream mode: deliver each complete message, ack it once durable */
 
-static int input_ready (void)
+ /* Acks still in the pipe are not recorded by the fetcher yet: while they
+    wait, the messages they ack would be delivered again after a kill. So
+    after writing a batch of acks we wait (a little, at most) until they
+    were read: the fetcher gets the processor at once, and no more than
+    one batch is ever exposed like this. */
+static void wait_acks_read (void)
 {
-  struct pollfd p = { .fd = buffer_fd(&in), .events = POLLIN, .revents = 0 } ;
-  return buffer_len(&in) || poll(&p, 1, 0) > 0 ;
+#ifdef FIONREAD
+  struct timespec pause = { .tv_sec = 0, .tv_nsec = 100000 } ;
+  if (!ackpipe) return ;
+  for (unsigned int i = 0 ; i < ACKWAIT_TRIES ; i++)
+  {
+    int n ;
+    if (ioctl(1, FIONREAD, &n) < 0 || n <= 0) return ;
+    nanosleep(&pause, 0) ;
+  }
+#endif
 }
 
  /* Makes the committed messages durable, then acks them */
@@ -152,6 +172,7 @@ static int sync_and_ack (stralloc *acks)
     if (!stralloc_cats(&err, "cannot write acks to standard output: ") || !stralloc_cats(&err, strerror(errno)) || !stralloc_0(&err)) return nomem() ;
     return EX_IOERR ;
   }
+  if (acks->len) wait_acks_read() ;
   acks->len = 0 ;
   return 0 ;
 }
@@ -196,50 +217,44 @@ static void stream_broken (sink *k, stralloc *acks, int code, char const *why, i
   stream_fail(k, acks, code) ;
 }
 
-static void flush_acks (sink *k, stralloc *acks, unsigned int *npending)
+static sink *batch_sink ;
+static stralloc acks = STRALLOC_ZERO ;
+static unsigned int npending = 0 ;
+
+static void sync_batch (void)
 {
-  int r = sync_and_ack(acks) ;
-  if (r) stream_fail(k, acks, r) ;
-  *npending = 0 ;
+  int r = sync_and_ack(&acks) ;
+  if (r) stream_fail(batch_sink, &acks, r) ;
+  npending = 0 ;
 }
 
- /* The next event of the stream. Before waiting for more input, the
-    messages completed so far are synced and acked, even in the middle of
-    the next message: a producer that stalls there must not hold them. */
-static int next_event (sink *k, stralloc *acks, unsigned int *npending, mpopstream_event *ev)
+ /* Every read of the input: before a read would wait, even in the middle
+    of a message, the pending batch is synced and acked, after waiting a
+    little for more input (the fetcher is not held back meanwhile: its
+    window is larger than a batch) */
+static ssize_t stream_read (int fd, struct iovec const *v, unsigned int n)
 {
-  for (;;)
+  if (npending)
   {
-    struct iovec v[2] ;
-    ssize_t n ;
-    buffer_rpeek(&in, v) ;
-    if (v[0].iov_len)
-    {
-      size_t used ;
-      int e = mpopstream_feed(&reader, v[0].iov_base, v[0].iov_len, &used, ev) ;
-      buffer_rseek(&in, used) ;
-      if (e != MPOPSTREAM_NEED) return e ;
-      continue ;
-    }
-    if (*npending && !input_ready()) flush_acks(k, acks, npending) ;
-    n = buffer_fill(&in) ;
-    if (n < 0) return MPOPSTREAM_IOERROR ;
-    if (!n) return mpopstream_eof(&reader, ev) ;
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 } ;
+    if (poll(&p, 1, LINGER_MS) <= 0) sync_batch() ;
   }
+  return fd_readv(fd, v, n) ;
 }
 
 static void stream_mode (sink *k)
 {
-  stralloc acks = STRALLOC_ZERO ;
   stralloc uid = STRALLOC_ZERO ;
-  unsigned int npending = 0 ;
+  struct stat st ;
+  ackpipe = fstat(1, &st) == 0 && S_ISFIFO(st.st_mode) ;
+  batch_sink = k ;
   mpopstream_reader_init(&reader) ;
   for (;;)
   {
     mpopstream_event ev ;
     int r = 0 ;
-    if (npending >= BATCH_MAX) flush_acks(k, &acks, &npending) ;
-    switch (next_event(k, &acks, &npending, &ev))
+    if (npending >= BATCH_MAX) sync_batch() ;
+    switch (mpopstream_get(&reader, &in, &ev))
     {
       case MPOPSTREAM_MSG :
         if (!stralloc_copys(&uid, ev.msg->uid) || !stralloc_catb(&uid, "\n", 1)) r = nomem() ;
@@ -254,8 +269,7 @@ static void stream_mode (sink *k)
         if (!r) npending++ ;
         break ;
       case MPOPSTREAM_END :
-        r = sync_and_ack(&acks) ;
-        if (r) stream_fail(k, &acks, r) ;
+        sync_batch() ;
         stralloc_free(&acks) ;
         stralloc_free(&uid) ;
         return ;

@@ -35,14 +35,17 @@ extern char **environ ;
     bytes of stream wait to be written, a body is streamed in chunks, and
     at most WINDOW_COUNT RETR commands (about WINDOW_BYTES of messages)
     are outstanding.
-    The deliverer is handed at most ACK_WINDOW messages that it has not
-    acked yet: it finds its input empty after at most that many messages,
-    syncs them together and acks them, so that at most ACK_WINDOW messages
-    are ever stored but not yet recorded (what a kill can make us deliver
-    again; each ack goes to the journal file at once). The server is not
-    slowed down by this: the next messages wait in our buffer. */
+    The deliverer is handed at most ACK_WINDOW messages (and, past the
+    first, about ACK_BYTES of them) that it has not acked yet: it finds its
+    input empty after at most that many, makes them durable together and
+    acks them. What a kill can make us deliver again is only what the
+    deliverer has made visible but not acked yet, or acked but not yet
+    written to the journal file (each batch of acks goes to the journal
+    file in one write at once). The server is not slowed down by this: the
+    next messages wait in our buffer and the RETR window. */
 
-#define ACK_WINDOW 2           /* messages handed to the deliverer, not yet acked */
+#define ACK_WINDOW 16          /* messages handed to the deliverer, not yet acked */
+#define ACK_BYTES (4 * 1024 * 1024)
 #define OUT_HIGH (64 * 1024)
 #define READ_CHUNK 16384
 #define WINDOW_COUNT 512
@@ -325,15 +328,23 @@ static int server_wanted (engine const *e)
 }
 
 /* How far the stream may be written: up to the start of the message
-   ACK_WINDOW messages after the first unacknowledged one */
+   ACK_WINDOW messages after the first unacknowledged one, or of the first
+   one that starts ACK_BYTES or more after it */
 static uint64_t write_limit (engine const *e)
 {
   session const *s = e->s ;
   unsigned int i ;
+  uint64_t base ;
   if (e->pid <= 0) return UINT64_MAX ;
   i = next_retr(s, e->acknext) ;
-  for (unsigned int k = 0 ; k < ACK_WINDOW && i < s->n ; k++) i = next_retr(s, i + 1) ;
   if (i >= s->n || !(s->m[i].flags & M_BEGUN)) return UINT64_MAX ;
+  base = s->m[i].spos ;
+  for (unsigned int k = 0 ; k < ACK_WINDOW ; k++)
+  {
+    i = next_retr(s, i + 1) ;
+    if (i >= s->n || !(s->m[i].flags & M_BEGUN)) return UINT64_MAX ;
+    if (s->m[i].spos - base >= ACK_BYTES) break ;
+  }
   return s->m[i].spos ;
 }
 

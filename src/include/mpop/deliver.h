@@ -24,9 +24,12 @@
       deliver_sync     (after one or several commits)
       deliver_close
     A committed message is stored completely but may not be durable yet
-    (maildir/exchange: the directory entry is not fsynced; mbox: the file
-    is not fsynced). deliver_sync makes every committed message durable:
-    only after it succeeded may they be acknowledged. It may be called in
+    (maildir: the file waits in tmp/, neither synced nor linked to new/;
+    exchange: the directory entry is not fsynced; mbox: the file is not
+    fsynced). deliver_sync makes every committed message durable (maildir:
+    one sync of the filesystem's data for all of them, then their links
+    into new/, then one fsync of new/): only after it succeeded may they
+    be acknowledged. It may be called in
     the middle of a message (that message is not affected). For mda, commit waits
     for the command, so a committed message is already delivered.
 
@@ -35,7 +38,8 @@
     After a failed begin/write/commit the message is aborted (nothing of it
     remains); after a failed sync, no message committed since the previous
     sync may be acknowledged (mbox: the file is truncated back to its size
-    at the previous sync), and a message in progress is aborted. A failed
+    at the previous sync; maildir: those not linked yet are removed from
+    tmp/), and a message in progress is aborted. A failed
     deliver_open leaves nothing to close.
 
     The mbox file is locked (fcntl write lock, retried for
@@ -88,10 +92,12 @@ struct deliver_s
   stralloc name ;         /* file name relative to dirfd */
   stralloc path ;         /* what error messages show */
   stralloc host ;         /* sanitised hostname, for unique names */
+  stralloc pending ;      /* maildir: tmp/ names committed, not synced, each NUL-terminated */
+  unsigned int npending ;
   size_t blen ;
   char buf[DELIVER_BUFSIZE] ;
 } ;
-#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .timeout = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .blen = 0 }
+#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .timeout = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .pending = STRALLOC_ZERO, .npending = 0, .blen = 0 }
 
  /* "maildir", "mbox", "mda", "exchange" -> a method, or -1 */
 extern int deliver_method (char const *name) ;
@@ -114,8 +120,9 @@ extern int deliver_commit (deliver *, stralloc *err) ;
 extern void deliver_abort (deliver *) ;
 extern int deliver_sync (deliver *, stralloc *err) ;
  /* Aborts a message in progress, does NOT sync, releases everything.
-    mbox: messages committed since the last sync are truncated away (they
-    were never acknowledged); maildir/exchange: they stay. */
+    mbox: messages committed since the last sync are truncated away and
+    maildir: removed from tmp/ (they were never acknowledged); exchange:
+    they stay. */
 extern void deliver_close (deliver *) ;
 
  /* For a signal handler that is about to end the process: async-signal-
