@@ -28,7 +28,7 @@
 
 #define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
-#define BATCH_MAX 8               /* messages made durable together, at most */
+#define BATCH_MAX 4               /* messages made durable together, at most */
 #define LINGER_MS 1               /* how long a batch waits for more input */
 #define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
 #define LOOKAHEAD_MAX 1048576     /* header bytes held to find the sender */
@@ -177,8 +177,19 @@ static int sync_and_ack (stralloc *acks)
   return 0 ;
 }
 
+ /* Whether the fetcher can still read acks: when it is gone (killed),
+    messages not yet durable are not made visible, since nobody would
+    record them; they stay on the server and come again. */
+static int ack_reader_gone (void)
+{
+  struct pollfd p = { .fd = 1, .events = POLLOUT, .revents = 0 } ;
+  if (!ackpipe) return 0 ;
+  return poll(&p, 1, 0) > 0 && p.revents & POLLERR ;
+}
+
  /* A failure in the middle of the stream: what was committed before
-    still gets acked if it can be made durable, then we die with code. */
+    still gets acked if it can be made durable and the fetcher can record
+    it, then we die with code. */
 static void stream_fail (sink *, stralloc *, int) gccattr_noreturn ;
 static void stream_fail (sink *k, stralloc *acks, int code)
 {
@@ -186,7 +197,7 @@ static void stream_fail (sink *k, stralloc *acks, int code)
   sink_abort(k) ;
   if (code == EX_OSERR && !err.len) mpop_dienomem() ;
   if (!stralloc_copy(&msg, &err)) mpop_dienomem() ;
-  if (acks->len)
+  if (acks->len && !ack_reader_gone())
   {
     int r = sync_and_ack(acks) ;
     if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
@@ -200,7 +211,7 @@ static void stream_cut (sink *, stralloc *) gccattr_noreturn ;
 static void stream_cut (sink *k, stralloc *acks)
 {
   sink_abort(k) ;
-  if (acks->len)
+  if (acks->len && !ack_reader_gone())
   {
     int r = sync_and_ack(acks) ;
     if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
