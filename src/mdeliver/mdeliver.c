@@ -29,6 +29,7 @@
 #define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
 #define BATCH_MAX 4               /* messages made durable together, at most */
+#define READER_GRACE_MS 20        /* how long a cut stream waits to see the fetcher gone */
 #define LINGER_MS 1               /* how long a batch waits for more input */
 #define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
 #define LOOKAHEAD_MAX 1048576     /* header bytes held to find the sender */
@@ -179,12 +180,14 @@ static int sync_and_ack (stralloc *acks)
 
  /* Whether the fetcher can still read acks: when it is gone (killed),
     messages not yet durable are not made visible, since nobody would
-    record them; they stay on the server and come again. */
+    record them; they stay on the server and come again. A killed
+    fetcher's stream end may close a moment before its ack end: we give
+    the ack end READER_GRACE_MS to close too. */
 static int ack_reader_gone (void)
 {
-  struct pollfd p = { .fd = 1, .events = POLLOUT, .revents = 0 } ;
+  struct pollfd p = { .fd = 1, .events = 0, .revents = 0 } ;
   if (!ackpipe) return 0 ;
-  return poll(&p, 1, 0) > 0 && p.revents & POLLERR ;
+  return poll(&p, 1, READER_GRACE_MS) > 0 && p.revents & POLLERR ;
 }
 
  /* A failure in the middle of the stream: what was committed before
