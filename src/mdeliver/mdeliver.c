@@ -28,7 +28,7 @@
 
 #define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
-#define BATCH_MAX 4               /* messages made durable together, at most */
+#define BATCH_MAX 2               /* messages made durable together, at most */
 #define READER_GRACE_MS 20        /* how long a cut stream waits to see the fetcher gone */
 #define LINGER_MS 1               /* how long a batch waits for more input */
 #define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
@@ -161,10 +161,31 @@ static void wait_acks_read (void)
 #endif
 }
 
- /* Makes the committed messages durable, then acks them */
+ /* Whether the fetcher can still read acks: when it is gone (killed),
+    messages not yet durable are not made visible, since nobody would
+    record them; they stay on the server and come again. A killed
+    fetcher's stream end may close a moment before its ack end: a cut
+    stream gives the ack end READER_GRACE_MS to close too. */
+static int ack_reader_gone (int ms)
+{
+  struct pollfd p = { .fd = 1, .events = 0, .revents = 0 } ;
+  if (!ackpipe) return 0 ;
+  return poll(&p, 1, ms) > 0 && p.revents & POLLERR ;
+}
+
+ /* Makes the committed messages durable, then acks them; nothing is made
+    visible for a fetcher that is gone */
 static int sync_and_ack (stralloc *acks)
 {
-  int r = deliver_sync(&d, &err) ;
+  int r ;
+  if (acks->len && ack_reader_gone(0))
+  {
+    acks->len = 0 ;
+    err.len = 0 ;
+    if (!stralloc_cats(&err, "cannot write acks to standard output: the fetcher is gone") || !stralloc_0(&err)) return nomem() ;
+    return EX_IOERR ;
+  }
+  r = deliver_sync(&d, &err) ;
   if (r) { acks->len = 0 ; return r ; }
   if (acks->len && allwrite(1, acks->s, acks->len) < acks->len)
   {
@@ -178,17 +199,6 @@ static int sync_and_ack (stralloc *acks)
   return 0 ;
 }
 
- /* Whether the fetcher can still read acks: when it is gone (killed),
-    messages not yet durable are not made visible, since nobody would
-    record them; they stay on the server and come again. A killed
-    fetcher's stream end may close a moment before its ack end: we give
-    the ack end READER_GRACE_MS to close too. */
-static int ack_reader_gone (void)
-{
-  struct pollfd p = { .fd = 1, .events = 0, .revents = 0 } ;
-  if (!ackpipe) return 0 ;
-  return poll(&p, 1, READER_GRACE_MS) > 0 && p.revents & POLLERR ;
-}
 
  /* A failure in the middle of the stream: what was committed before
     still gets acked if it can be made durable and the fetcher can record
@@ -200,7 +210,7 @@ static void stream_fail (sink *k, stralloc *acks, int code)
   sink_abort(k) ;
   if (code == EX_OSERR && !err.len) mpop_dienomem() ;
   if (!stralloc_copy(&msg, &err)) mpop_dienomem() ;
-  if (acks->len && !ack_reader_gone())
+  if (acks->len && !ack_reader_gone(READER_GRACE_MS))
   {
     int r = sync_and_ack(acks) ;
     if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
@@ -214,7 +224,7 @@ static void stream_cut (sink *, stralloc *) gccattr_noreturn ;
 static void stream_cut (sink *k, stralloc *acks)
 {
   sink_abort(k) ;
-  if (acks->len && !ack_reader_gone())
+  if (acks->len && !ack_reader_gone(READER_GRACE_MS))
   {
     int r = sync_and_ack(acks) ;
     if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
