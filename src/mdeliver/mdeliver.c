@@ -199,10 +199,20 @@ static int sync_and_ack (stralloc *acks)
   return 0 ;
 }
 
+ /* At the end of a broken stream: what was committed before still gets
+    acked if it can be made durable and the fetcher can record it */
+static void ack_committed (stralloc *acks)
+{
+  if (acks->len && !ack_reader_gone(READER_GRACE_MS))
+  {
+    int r = sync_and_ack(acks) ;
+    if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
+  }
+  deliver_close(&d) ;
+}
 
- /* A failure in the middle of the stream: what was committed before
-    still gets acked if it can be made durable and the fetcher can record
-    it, then we die with code. */
+ /* A failure in the middle of the stream: what was committed before is
+    acked if it can be, then we die with code. */
 static void stream_fail (sink *, stralloc *, int) gccattr_noreturn ;
 static void stream_fail (sink *k, stralloc *acks, int code)
 {
@@ -210,12 +220,7 @@ static void stream_fail (sink *k, stralloc *acks, int code)
   sink_abort(k) ;
   if (code == EX_OSERR && !err.len) mpop_dienomem() ;
   if (!stralloc_copy(&msg, &err)) mpop_dienomem() ;
-  if (acks->len && !ack_reader_gone(READER_GRACE_MS))
-  {
-    int r = sync_and_ack(acks) ;
-    if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
-  }
-  deliver_close(&d) ;
+  ack_committed(acks) ;
   mpop_die(code, msg.s) ;
 }
 
@@ -224,12 +229,7 @@ static void stream_cut (sink *, stralloc *) gccattr_noreturn ;
 static void stream_cut (sink *k, stralloc *acks)
 {
   sink_abort(k) ;
-  if (acks->len && !ack_reader_gone(READER_GRACE_MS))
-  {
-    int r = sync_and_ack(acks) ;
-    if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
-  }
-  deliver_close(&d) ;
+  ack_committed(acks) ;
   _exit(EX_DATAERR) ;
 }
 
