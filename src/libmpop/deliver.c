@@ -275,7 +275,6 @@ void deliver_close (deliver *d)
   stralloc_free(&d->path) ;
   stralloc_free(&d->host) ;
   stralloc_free(&d->pending) ;
-  d->npending = 0 ;
   d->method = -1 ;
 }
 

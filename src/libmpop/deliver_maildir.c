@@ -81,7 +81,6 @@ static int maildir_commit (deliver *d, stralloc *err)
   if (close(d->fd) < 0) { d->fd = -1 ; return deliver_err(err, EX_IOERR, errno, "cannot write to ", d->path.s) ; }
   d->fd = -1 ;
   if (!stralloc_catb(&d->pending, d->name.s, d->name.len)) return deliver_nomem(err) ;
-  d->npending++ ;
   return 0 ;
 }
 
@@ -91,7 +90,6 @@ static void drop_pending (deliver *d, size_t from)
   for (size_t i = from ; i < d->pending.len ; i += strlen(d->pending.s + i) + 1)
     unlinkat(d->dirfd, d->pending.s + i, 0) ;
   d->pending.len = 0 ;
-  d->npending = 0 ;
 }
 
 static int link_new (deliver *d, char const *name, stralloc *err)
@@ -118,7 +116,7 @@ static void maildir_abort (deliver *d)
 
 static int maildir_sync (deliver *d, stralloc *err)
 {
-  if (!d->npending) return 0 ;
+  if (!d->pending.len) return 0 ;
 #ifdef MAILDIR_SYNCFS
   if (syncfs(d->dirfd) < 0)
   {
@@ -137,7 +135,6 @@ static int maildir_sync (deliver *d, stralloc *err)
     }
   }
   d->pending.len = 0 ;
-  d->npending = 0 ;
   if (fsync(d->newfd) < 0) return deliver_err(err, EX_IOERR, errno, "cannot sync ", d->arg.s, "/new") ;
   return 0 ;
 }

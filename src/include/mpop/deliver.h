@@ -93,11 +93,10 @@ struct deliver_s
   stralloc path ;         /* what error messages show */
   stralloc host ;         /* sanitised hostname, for unique names */
   stralloc pending ;      /* maildir: tmp/ names committed, not synced, each NUL-terminated */
-  unsigned int npending ;
   size_t blen ;
   char buf[DELIVER_BUFSIZE] ;
 } ;
-#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .timeout = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .pending = STRALLOC_ZERO, .npending = 0, .blen = 0 }
+#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .timeout = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .pending = STRALLOC_ZERO, .blen = 0 }
 
  /* "maildir", "mbox", "mda", "exchange" -> a method, or -1 */
 extern int deliver_method (char const *name) ;
