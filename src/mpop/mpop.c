@@ -176,7 +176,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
   stralloc modifs = STRALLOC_ZERO ;
   stralloc prog = STRALLOC_ZERO ;
   stralloc deliverer = STRALLOC_ZERO ;
-  char const *argv[10] ;
+  char const *argv[11] ;
   unsigned int n = 0 ;
   size_t envlen = env_len((char const *const *)environ) ;
   pid_t pid ;
@@ -192,6 +192,7 @@ static int run_account (account const *a, options const *o, char const *file, ch
     if (o->statusonly) argv[n++] = "-s" ;
     if (o->authonly) argv[n++] = "-A" ;
     if (o->adopt) argv[n++] = "-m" ;
+    if (o->fulluidl) argv[n++] = "-F" ;
     binpath(&deliverer, argv0, "mdeliver") ;
     argv[n++] = deliverer.s ;
     argv[n++] = "-q" ;

@@ -17,7 +17,7 @@ enum { OA_NONE, OA_REQ, OA_OPT } ;
 enum
 {
   O_VERSION = -100, O_HELP, O_CONFIGURE, O_PRETEND, O_DEBUG, O_SERVERINFO, O_FILE,
-  O_ALL, O_AUTHONLY, O_STATUSONLY, O_ADOPT, O_QUIET, O_HALFQUIET, O_MDA
+  O_ALL, O_AUTHONLY, O_STATUSONLY, O_ADOPT, O_FULLUIDL, O_QUIET, O_HALFQUIET, O_MDA
 } ;
 
 typedef struct optdef_s optdef ;
@@ -42,6 +42,7 @@ static optdef const cliopts[] =
   { "auth-only", 'A', OA_NONE, O_AUTHONLY },
   { "status-only", 's', OA_NONE, O_STATUSONLY },
   { "adopt", 0, OA_NONE, O_ADOPT },
+  { "full-uidl", 0, OA_NONE, O_FULLUIDL },
   { "quiet", 'q', OA_NONE, O_QUIET },
   { "half-quiet", 'Q', OA_NONE, O_HALFQUIET },
   { "mda", 0, OA_NONE, O_MDA },
@@ -113,6 +114,7 @@ static void apply (options *o, optdef const *d, char const *value)
     case O_AUTHONLY : o->authonly = 1 ; return ;
     case O_STATUSONLY : o->statusonly = 1 ; return ;
     case O_ADOPT : o->adopt = 1 ; return ;
+    case O_FULLUIDL : o->fulluidl = 1 ; return ;
     case O_QUIET : o->quiet = 1 ; return ;
     case O_HALFQUIET : o->halfquiet = 1 ; return ;
     case O_MDA : o->mda = 1 ; o->configure = 0 ; return ;
@@ -237,6 +239,7 @@ char const *options_help (void)
     "  -s, --status-only            print the mailbox status only\n"
     "  --adopt                      mark every message on the server as retrieved,\n"
     "                               without retrieving or deleting any\n"
+    "  --full-uidl                  always list every UID, never the quick check\n"
     "  -n, --only-new[=(on|off)]    fetch only messages not fetched before\n"
     "  -k, --keep[=(on|off|TIME)]   keep messages on the server (TIME: e.g. 7d, 12h30m)\n"
     "  --killsize=(off|SIZE)        delete larger messages without fetching them\n"

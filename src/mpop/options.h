@@ -26,6 +26,7 @@ struct options_s
   unsigned int authonly : 1 ;
   unsigned int statusonly : 1 ;
   unsigned int adopt : 1 ;
+  unsigned int fulluidl : 1 ;
   unsigned int quiet : 1 ;
   unsigned int halfquiet : 1 ;
   unsigned int mda : 1 ;

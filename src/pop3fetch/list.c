@@ -1,5 +1,6 @@
 /* ISC license. */
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include <mpop/err.h>
 #include <mpop/pop3.h>
+#include <mpop/uidlquick.h>
 #include <mpop/uidls.h>
 
 #include "pop3fetch.h"
@@ -84,6 +86,27 @@ void session_stat (session *s, void (*meanwhile) (session *))
   if (s->n > MAX_MESSAGES) session_die(s, EX_SOFTWARE, "cannot handle more than 1000000 messages", 0) ;
   if (s->n && !(s->m = calloc(s->n, sizeof(msg)))) mpop_dienomem() ;
   for (unsigned int i = 0 ; i < s->n ; i++) s->m[i].uid = NOUID ;
+}
+
+ /* Nothing can be new, found without listing every UID: keep on, only
+    new messages wanted (so killsize, skipsize and the filter never act on
+    a known message), as many messages as stored UIDs, and a sample of
+    positions answers known UIDs. Then every message is old, and neither
+    LIST nor UIDL is sent. 1 if so, 0 for the full listing. */
+int session_quick (session *s)
+{
+  uidls_set *known ;
+  int r ;
+  if (s->opts & (OPT_FULLUIDL | OPT_ADOPT) || s->keep != ULLONG_MAX || !s->only_new) return 0 ;
+  if (s->n < UIDLQUICK_MIN || (s->p.caps & POP3_CAP_CAPA && !(s->p.caps & POP3_CAP_UIDL))) return 0 ;
+  known = uidls_self(&s->u) ;
+  uidls_set_sort(known) ;
+  if (uidls_set_len(known) != s->n) return 0 ;
+  r = uidlquick_check(&s->p, s->n, known) ;
+  if (r < 0) session_die_pop3(s) ;
+  if (!r) return 0 ;
+  for (unsigned int i = 0 ; i < s->n ; i++) s->m[i].flags |= M_OLD ;
+  return 1 ;
 }
 
  /* Sizes: for the status line, the progress, killsize, skipsize, %S and

@@ -30,7 +30,7 @@
 #include "pop3fetch.h"
 #include "filter.h"
 
-#define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -s | -A | -m ] [ deliverer argv... ]"
+#define USAGE "pop3fetch [ -q | -Q ] [ -d ] [ -F ] [ -s | -A | -m ] [ deliverer argv... ]"
 
 
 volatile sig_atomic_t aborted = 0 ;
@@ -328,7 +328,8 @@ static void session_quit (session *s)
   if (pop3_quit(&s->p)) session_die_pop3(s) ;
 }
 
- /* -A and -s: nothing retrieved, nothing written */
+ /* -A, -s, and a poll that found nothing new: nothing retrieved,
+    nothing written */
 static int session_end (session *s)
 {
   session_unlock(s) ;
@@ -376,13 +377,14 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "qQdsAm", &l) ;
+      int opt = subgetopt_r(argc, argv, "qQdFsAm", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'q' : opts = (opts & ~OPT_HALFQUIET) | OPT_QUIET ; break ;
         case 'Q' : opts = (opts & ~OPT_QUIET) | OPT_HALFQUIET ; break ;
         case 'd' : opts |= OPT_DEBUG ; break ;
+        case 'F' : opts |= OPT_FULLUIDL ; break ;
         case 's' : opts |= OPT_STATUS ; break ;
         case 'A' : opts |= OPT_AUTHONLY ; break ;
         case 'm' : opts |= OPT_ADOPT ; break ;
@@ -403,6 +405,11 @@ int main (int argc, char const *const *argv)
   warn_expire(&s) ;
 
   session_stat(&s, &session_lock) ;
+  if (session_quick(&s))
+  {
+    if (!(opts & OPT_QUIET)) out_status(&s) ;
+    return session_end(&s) ;
+  }
   session_list(&s) ;
   checkpoint(&s) ;
   session_uidl(&s) ;

@@ -23,6 +23,7 @@
 #define OPT_STATUS 0x08       /* -s: status only */
 #define OPT_AUTHONLY 0x10     /* -A: authenticate only */
 #define OPT_ADOPT 0x20        /* -m: mark every message as retrieved */
+#define OPT_FULLUIDL 0x40     /* -F: never the quick check, always the UIDL listing */
 
  /* What we know and decide about one message on the server */
 #define M_OLD 0x01            /* its UID is in the UIDLs file */
@@ -88,6 +89,7 @@ extern int abort_fd ;          /* readable once a signal asked us to stop */
 
  /* list.c: STAT, LIST, UIDL and the decisions */
 extern void session_stat (session *, void (*meanwhile) (session *)) ;
+extern int session_quick (session *) ;
 extern void session_list (session *) ;
 extern void session_uidl (session *) ;
 extern void session_decide (session *) ;
