@@ -64,6 +64,7 @@ $(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/setti
 $(B)/src/tests/srv-test.o: src/tests/srv-test.c src/include/mpop/srv.h
 $(B)/src/tests/stream_test.o: src/tests/stream_test.c src/include/mpop/stream.h
 $(B)/src/tests/streamgen.o: src/tests/streamgen.c src/include/mpop/stream.h
+$(B)/src/tests/uidlquick_test.o: src/tests/uidlquick_test.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidlquick.h src/include/mpop/uidls.h
 $(B)/src/tests/uidls-test.o: src/tests/uidls-test.c src/include/mpop/uidls.h
 $(B)/src/uidlstore/uidlstore.o: src/uidlstore/uidlstore.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/uidls.h src/include/mpop/uidls_import.h
 
@@ -95,6 +96,8 @@ $(B)/test/stream_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/stream_test: $(B)/src/tests/stream_test.o $(B)/libmpop.a
 $(B)/test/streamgen: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/streamgen: $(B)/src/tests/streamgen.o $(B)/libmpop.a
+$(B)/test/uidlquick_test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/uidlquick_test: $(B)/src/tests/uidlquick_test.o $(B)/libmpop.a
 $(B)/test/uidls-test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/uidls-test: $(B)/src/tests/uidls-test.o $(B)/libmpop.a
 $(B)/bin/uidlstore: EXTRA_LIBS := ${SKARNET_LIB}

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include <skalibs/stralloc.h>
-#include <skalibs/types.h>
 
 #include <mpop/pop3.h>
 #include <mpop/uidlquick.h>
@@ -31,17 +30,22 @@ static int uid_clean (char const *uid, size_t len)
   return 1 ;
 }
 
+static char const *skip_number (char const *s, char const *end, unsigned int k)
+{
+  unsigned long long num = 0 ;
+  char const *start = s ;
+  while (s < end && *s >= '0' && *s <= '9' && s - start < 12) num = num * 10 + (*s++ - '0') ;
+  return s > start && num == k ? s : 0 ;
+}
+
 int uidlquick_parse (char const *line, size_t linelen, unsigned int k, char const **uid, size_t *len)
 {
   char const *end = line + linelen ;
-  unsigned int num ;
-  size_t n ;
   if (linelen < 4 || memcmp(line, "+OK ", 4)) return 0 ;
   line += 4 ;
   while (line < end && *line == ' ') line++ ;
-  n = uint_scan(line, &num) ;
-  if (!n || num != k || line + n >= end || line[n] != ' ') return 0 ;
-  line += n ;
+  line = skip_number(line, end, k) ;
+  if (!line || line >= end || *line != ' ') return 0 ;
   while (line < end && *line == ' ') line++ ;
   if (!uid_clean(line, end - line)) return 0 ;
   *uid = line ;
