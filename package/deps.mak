@@ -96,7 +96,7 @@ $(B)/test/stream_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/stream_test: $(B)/src/tests/stream_test.o $(B)/libmpop.a
 $(B)/test/streamgen: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/streamgen: $(B)/src/tests/streamgen.o $(B)/libmpop.a
-$(B)/test/uidlquick_test: EXTRA_LIBS := ${SKARNET_LIB}
+$(B)/test/uidlquick_test: EXTRA_LIBS := ${TLS_LIB} ${SKARNET_LIB}
 $(B)/test/uidlquick_test: $(B)/src/tests/uidlquick_test.o $(B)/libmpop.a
 $(B)/test/uidls-test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/uidls-test: $(B)/src/tests/uidls-test.o $(B)/libmpop.a
