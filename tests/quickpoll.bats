@@ -180,3 +180,18 @@ delivered () { ls "$T/md/new" | wc -l ; }
   [ "$(listed)" = 2 ]
   [ "$(faultpop_commands | grep -c '^UIDL ')" = 0 ]
 }
+
+@test "quickpoll: without pipelining, one UIDL k at a time, stopping at the first unknown UID" {
+  known 1 300
+  faultpop_start "$(scn q 'messages 300' 'pipelining off' 'fault on=UIDL arg=1 session=2 do=reply line="+OK 1 stranger"')" --sessions 2
+  run poll --pipelining=off
+  assert_success
+  run poll --pipelining=off
+  assert_success
+  faultpop_wait
+  [ "$(faultpop_commands 1 | grep -c '^UIDL ')" = 16 ]
+  [ "$(faultpop_bursts 1 | grep -c '^UIDL [0-9]*$')" = 16 ]
+  [ "$(faultpop_commands 1 | grep -cx 'UIDL\|LIST')" = 0 ]
+  [ "$(faultpop_commands 2 | grep -c '^UIDL ')" = 1 ]
+  [ "$(faultpop_commands 2 | grep -cx 'UIDL\|LIST')" = 2 ]
+}
