@@ -129,7 +129,7 @@ static int seen_name (deliver const *d, char const *uid, stralloc *name)
   {
     char const *line = d->seen.s + i ;
     char const *nl = memchr(line, '\n', d->seen.len - i) ;
-    if (!memcmp(line, uid, ulen) && line[ulen] == '\t' && line + ulen < nl)
+    if ((size_t)(nl - line) > ulen && !memcmp(line, uid, ulen) && line[ulen] == '\t')
     {
       name->len = 0 ;
       return stralloc_catb(name, line + ulen + 1, nl - line - ulen - 1) && stralloc_0(name) ? 1 : -1 ;
@@ -176,7 +176,7 @@ int deliver_record_write (deliver *d, stralloc *err)
   char head[sizeof(RECORD_MAGIC) + UINT64_FMT + 18] ;
   size_t len = d->record.len + d->seen.len ;
   size_t m = sizeof(RECORD_MAGIC) - 1 ;
-  uint64_t h = fnv(FNV_START, d->record.s, d->rechead) ;
+  uint64_t h ;
   struct iovec v[4] =
   {
     { .iov_base = head, .iov_len = 0 },
@@ -185,7 +185,7 @@ int deliver_record_write (deliver *d, stralloc *err)
     { .iov_base = d->record.s + d->rechead, .iov_len = d->record.len - d->rechead }
   } ;
   if (d->recfd < 0) return 0 ;
-  h = fnv(fnv(h, d->seen.s, d->seen.len), d->record.s + d->rechead, d->record.len - d->rechead) ;
+  h = fnv(fnv(fnv(FNV_START, d->record.s, d->rechead), d->seen.s, d->seen.len), d->record.s + d->rechead, d->record.len - d->rechead) ;
   memcpy(head, RECORD_MAGIC, m) ;
   m += uint64_fmt(head + m, len) ;
   head[m++] = ' ' ;
