@@ -91,5 +91,6 @@ int main (int argc, char const *const *argv)
   out(&sa) ;
   stralloc_free(&sa) ;
   stralloc_free(&uid) ;
+  stralloc_free(&origin) ;
   return 0 ;
 }
