@@ -596,6 +596,107 @@ time.sleep(1)' "$T/mbox" "$T/locked" &
   done
 }
 
+# A killed run leaves the acks of its last batch unread: the record in tmp/
+# names those messages, and the next run does not store them again.
+has_files () { [ "$(count_files "$1")" -ge "$2" ] ; }
+
+leave_acks_unread () {   # origin msgfile...: mdeliver killed with the batch visible, acks unread
+  local origin=$1 ; shift
+  rm -f "$T/in" "$T/ackfifo" ; mkfifo "$T/in" "$T/ackfifo"
+  exec 8<> "$T/ackfifo"
+  "$MD" maildir "$T/M" < "$T/in" > "$T/ackfifo" &
+  pid=$! ; BGPID=$pid
+  exec 7> "$T/in"
+  "$STREAMGEN" -T -o "$origin" "$@" >&7
+  wait_for has_files "$T/M/new" $#
+  kill -KILL "$pid"
+  wait "$pid" || true
+  BGPID=
+  exec 7>&- 8>&-
+}
+
+@test "mdeliver: after a kill with acks unread, the batch record keeps the next run from storing them again" {
+  for m in a b c d ; do printf 'Subject: %s\n\nbody %s\n' "$m" "$m" > "$T/$m" ; done
+  mkmaildir "$T/M"
+  leave_acks_unread u@pop.example "$T/a" "$T/b" "$T/c"
+  [ "$(count_files "$T/M/new")" -eq 3 ]
+  record=$(ls -A "$T/M/tmp" | grep '^\.mdeliver-')
+  grep -c "$(printf '\t')" "$T/M/tmp/$record" | grep -qx 3
+  # a MUA has seen b meanwhile (new/ -> cur/ with flags)
+  f=$(grep "^b$(printf '\t')" "$T/M/tmp/$record" | cut -f 2)
+  mv "$T/M/new/$f" "$T/M/cur/$f:2,S"
+  "$STREAMGEN" -o u@pop.example "$T/a" "$T/b" "$T/c" "$T/d" | "$MD" maildir "$T/M" > "$T/acks"
+  printf 'a\nb\nc\nd\n' | same_bytes - "$T/acks"
+  [ "$(count_files "$T/M/new")" -eq 3 ]
+  [ "$(count_files "$T/M/cur")" -eq 1 ]
+  for m in a b c d ; do [ "$(grep -rlx "body $m" "$T/M/new" "$T/M/cur" | wc -l)" -eq 1 ] ; done
+  # a clean end removes the record
+  [ -z "$(ls -A "$T/M/tmp")" ]
+}
+
+@test "mdeliver: the batch record only vouches for files still there, and only for its own origin" {
+  for m in a b c ; do printf 'Subject: %s\n\nbody %s\n' "$m" "$m" > "$T/$m" ; done
+  mkmaildir "$T/M"
+  leave_acks_unread u@pop.example "$T/a" "$T/b"
+  record=$(ls -A "$T/M/tmp" | grep '^\.mdeliver-')
+  # deleted since: stored again
+  f=$(grep "^a$(printf '\t')" "$T/M/tmp/$record" | cut -f 2)
+  rm "$T/M/new/$f"
+  # another mailbox with the same UIDs: stored, and its own record is apart
+  "$STREAMGEN" -o v@other.example "$T/a" "$T/b" | "$MD" maildir "$T/M" > "$T/acks"
+  printf 'a\nb\n' | same_bytes - "$T/acks"
+  [ "$(count_files "$T/M/new")" -eq 3 ]
+  [ -e "$T/M/tmp/$record" ]
+  # no origin: no record used either
+  "$STREAMGEN" "$T/b" | "$MD" maildir "$T/M" > "$T/acks"
+  [ "$(count_files "$T/M/new")" -eq 4 ]
+  "$STREAMGEN" -o u@pop.example "$T/a" "$T/b" "$T/c" | "$MD" maildir "$T/M" > "$T/acks"
+  printf 'a\nb\nc\n' | same_bytes - "$T/acks"
+  [ "$(count_files "$T/M/new")" -eq 6 ]
+  [ "$(grep -rlx "body b" "$T/M/new" | wc -l)" -eq 3 ]
+  [ -z "$(ls -A "$T/M/tmp")" ]
+}
+
+# mkrecord VERSION ORIGIN BODYLINES [HASHFIX]: a batch record as mdeliver writes it
+mkrecord () {
+  python3 - "$@" <<'PY'
+import sys
+ver, origin, lines = sys.argv[1], sys.argv[2], sys.argv[3]
+body = (origin + "\n" + lines).encode()
+h = 14695981039346656037
+for b in body:
+    h = ((h ^ b) * 1099511628211) % (1 << 64)
+if len(sys.argv) > 4:
+    h ^= 1
+sys.stdout.buffer.write(b"mdeliver-record %s %d %016x\n" % (ver.encode(), len(body), h) + body)
+PY
+}
+
+@test "mdeliver: a garbled or foreign batch record is ignored, never trusted" {
+  for m in a b ; do printf 'Subject: %s\n\nbody %s\n' "$m" "$m" > "$T/$m" ; done
+  mkmaildir "$T/M"
+  leave_acks_unread u@pop.example "$T/a"
+  record=$(ls -A "$T/M/tmp" | grep '^\.mdeliver-')
+  f=$(ls "$T/M/new")
+  tab=$(printf '\t')
+  n=1
+  for bad in "2 u@pop.example" "1 x@pop.example" "1 u@pop.example ../new/" "1 u@pop.example . torn" ; do
+    set -- $bad
+    mkrecord "$1" "$2" "a$tab${3#.}$f
+" ${4:+torn} > "$T/M/tmp/$record"
+    "$STREAMGEN" -o u@pop.example "$T/a" | "$MD" maildir "$T/M" > "$T/acks"
+    printf 'a\n' | same_bytes - "$T/acks"
+    n=$((n + 1))
+    [ "$(count_files "$T/M/new")" -eq "$n" ]
+  done
+  # the same record whole and right: believed, and a longer one left over past its end does not matter
+  { mkrecord 1 u@pop.example "a$tab$f
+" ; printf 'b\t%s\n' "$f" ; } > "$T/M/tmp/$record"
+  "$STREAMGEN" -o u@pop.example "$T/a" "$T/b" | "$MD" maildir "$T/M" > "$T/acks"
+  printf 'a\nb\n' | same_bytes - "$T/acks"
+  [ "$(count_files "$T/M/new")" -eq $((n + 1)) ]
+}
+
 # --- as another program's MDA ------------------------------------------------------
 
 @test "mdeliver: works as a plain MDA: one message on stdin, exit 0" {

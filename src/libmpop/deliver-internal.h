@@ -49,6 +49,11 @@ extern int deliver_uniquename (deliver *, int exchange) ;
     mode 0600, close-on-exec. */
 extern int deliver_create (int dirfd, char const *name) ;
 
+ /* maildir: the batch record, written before the sync that makes its
+    messages durable; closed (and removed when empty) with the maildir */
+extern int deliver_record_write (deliver *, stralloc *err) ;
+extern void deliver_record_close (deliver *) ;
+
  /* fsync, ignoring EINVAL (special files such as /dev/null) */
 extern int deliver_fsync (int fd) ;
 

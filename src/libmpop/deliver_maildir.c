@@ -116,18 +116,28 @@ static void maildir_abort (deliver *d)
 
 static int maildir_sync (deliver *d, stralloc *err)
 {
+  int r ;
   if (!d->pending.len) return 0 ;
+  r = deliver_record_write(d, err) ;
+  if (r) { drop_pending(d, 0) ; return r ; }
 #ifdef MAILDIR_SYNCFS
   if (syncfs(d->dirfd) < 0)
   {
-    int r = deliver_err(err, EX_IOERR, errno, "cannot sync ", d->arg.s, "/tmp") ;
+    r = deliver_err(err, EX_IOERR, errno, "cannot sync ", d->arg.s, "/tmp") ;
+    drop_pending(d, 0) ;
+    return r ;
+  }
+#else
+  if (d->recfd >= 0 && !deliver_fsync(d->recfd))
+  {
+    r = deliver_err(err, EX_IOERR, errno, "cannot sync the batch record in ", d->arg.s, "/tmp") ;
     drop_pending(d, 0) ;
     return r ;
   }
 #endif
   for (size_t i = 0 ; i < d->pending.len ; i += strlen(d->pending.s + i) + 1)
   {
-    int r = link_new(d, d->pending.s + i, err) ;
+    r = link_new(d, d->pending.s + i, err) ;
     if (r)
     {
       drop_pending(d, i) ;
@@ -141,6 +151,7 @@ static int maildir_sync (deliver *d, stralloc *err)
 
 static void maildir_close (deliver *d)
 {
+  deliver_record_close(d) ;
   if (d->dirfd >= 0) drop_pending(d, 0) ;
   if (d->dirfd >= 0) fd_close(d->dirfd) ;
   if (d->newfd >= 0) fd_close(d->newfd) ;

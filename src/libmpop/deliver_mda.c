@@ -34,13 +34,14 @@ static int mda_open (deliver *d, stralloc *err)
   return 0 ;
 }
 
-static void child (int rfd, char const *cmd)
+static void child (int rfd, char const *cmd, pid_t parent)
 {
   sigset_t set ;
   setpgid(0, 0) ;
 #ifdef PR_SET_PDEATHSIG
   prctl(PR_SET_PDEATHSIG, SIGKILL) ;
 #endif
+  if (getppid() != parent) _exit(EX_TEMPFAIL) ;  /* killed before the line above: the message would come cut */
   sigemptyset(&set) ;
   sigprocmask(SIG_SETMASK, &set, 0) ;
   signal(SIGPIPE, SIG_DFL) ;
@@ -54,6 +55,7 @@ static void child (int rfd, char const *cmd)
 static int mda_begin (deliver *d, char const *sender, stralloc *err)
 {
   stralloc cmd = STRALLOC_ZERO ;
+  pid_t parent = getpid() ;
   int p[2] ;
   if (!envfrom_subst(&cmd, d->arg.s, sender, 0)) return deliver_nomem(err) ;
   if (pipecoe(p) < 0)
@@ -70,7 +72,7 @@ static int mda_begin (deliver *d, char const *sender, stralloc *err)
     d->pid = 0 ;
     return deliver_err(err, EX_OSERR, e, "cannot run ", d->arg.s) ;
   }
-  if (!d->pid) child(p[0], cmd.s) ;
+  if (!d->pid) child(p[0], cmd.s, parent) ;
   setpgid(d->pid, d->pid) ;
   stralloc_free(&cmd) ;
   fd_close(p[0]) ;

@@ -72,6 +72,24 @@ int mpopstream_put_header (stralloc *sa, char const *uid, uint64_t size, unsigne
   return r ;
 }
 
+int mpopstream_msg_value (mpopstream_msg const *m, char const *key, stralloc *sa)
+{
+  size_t klen = strlen(key) ;
+  for (size_t i = 0 ; i < m->extralen ;)
+  {
+    char const *line = m->extra + i ;
+    char const *nl = memchr(line, '\n', m->extralen - i) ;
+    if (!nl) break ;
+    if ((size_t)(nl - line) > klen && !memcmp(line, key, klen) && line[klen] == '=')
+    {
+      sa->len = 0 ;
+      return stralloc_catb(sa, line + klen + 1, nl - line - klen - 1) && stralloc_0(sa) ? 1 : -1 ;
+    }
+    i = nl + 1 - m->extra ;
+  }
+  return 0 ;
+}
+
 int mpopstream_put_data (stralloc *sa, char const *s, size_t len)
 {
   size_t oldlen = sa->len ;

@@ -29,6 +29,7 @@
 #define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
 #define BATCH_MAX 2               /* messages made durable together, at most */
+#define BATCH_RECORDED 16         /* the same, when the batch record names them all */
 #define READER_GRACE_MS 20        /* how long a cut stream waits to see the fetcher gone */
 #define LINGER_MS 1               /* how long a batch waits for more input */
 #define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */
@@ -146,18 +147,23 @@ static void catch_signals (void)
     wait, the messages they ack would be delivered again after a kill. So
     after writing a batch of acks we wait (a little, at most) until they
     were read: the fetcher gets the processor at once, and no more than
-    one batch is ever exposed like this. */
-static void wait_acks_read (void)
+    one batch is ever exposed like this; in a maildir, the batch record
+    names them until then. */
+static int wait_acks_read (void)
 {
 #ifdef FIONREAD
   struct timespec pause = { .tv_sec = 0, .tv_nsec = 100000 } ;
-  if (!ackpipe) return ;
+  if (!ackpipe) return 1 ;
   for (unsigned int i = 0 ; i < ACKWAIT_TRIES ; i++)
   {
     int n ;
-    if (ioctl(1, FIONREAD, &n) < 0 || n <= 0) return ;
+    if (ioctl(1, FIONREAD, &n) < 0) return 0 ;
+    if (!n) return 1 ;
     nanosleep(&pause, 0) ;
   }
+  return 0 ;
+#else
+  return !ackpipe ;
 #endif
 }
 
@@ -175,8 +181,9 @@ static int ack_reader_gone (int ms)
 
  /* Makes the committed messages durable, then acks them; nothing is made
     visible for a fetcher that is gone */
-static int sync_and_ack (stralloc *acks)
+static int sync_and_ack (stralloc *acks, int ended)
 {
+  static int unread = 0 ;
   int r ;
   if (acks->len && ack_reader_gone(0))
   {
@@ -194,8 +201,11 @@ static int sync_and_ack (stralloc *acks)
     if (!stralloc_cats(&err, "cannot write acks to standard output: ") || !stralloc_cats(&err, strerror(errno)) || !stralloc_0(&err)) return nomem() ;
     return EX_IOERR ;
   }
-  if (acks->len) wait_acks_read() ;
+  if (acks->len) unread = 1 ;
   acks->len = 0 ;
+  if (unread && !wait_acks_read()) return 0 ;
+  unread = 0 ;
+  deliver_record_acked(&d, ended) ;
   return 0 ;
 }
 
@@ -205,7 +215,7 @@ static void ack_committed (stralloc *acks)
 {
   if (acks->len && !ack_reader_gone(READER_GRACE_MS))
   {
-    int r = sync_and_ack(acks) ;
+    int r = sync_and_ack(acks, 0) ;
     if (r) mpop_warn(r == EX_OSERR && !err.len ? "cannot allocate memory" : err.s) ;
   }
   deliver_close(&d) ;
@@ -244,12 +254,18 @@ static void stream_broken (sink *k, stralloc *acks, int code, char const *why, i
 static sink *batch_sink ;
 static stralloc acks = STRALLOC_ZERO ;
 static unsigned int npending = 0 ;
+static unsigned int nunrecorded = 0 ;
 
-static void sync_batch (void)
+static void sync_batch (int ended)
 {
-  int r = sync_and_ack(&acks) ;
+  int r = sync_and_ack(&acks, ended) ;
   if (r) stream_fail(batch_sink, &acks, r) ;
-  npending = 0 ;
+  npending = nunrecorded = 0 ;
+}
+
+static int batch_full (void)
+{
+  return npending >= (nunrecorded ? BATCH_MAX : BATCH_RECORDED) ;
 }
 
  /* Every read of the input: before a read would wait, even in the middle
@@ -261,15 +277,55 @@ static ssize_t stream_read (int fd, struct iovec const *v, unsigned int n)
   if (npending)
   {
     struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 } ;
-    if (poll(&p, 1, LINGER_MS) <= 0) sync_batch() ;
+    if (poll(&p, 1, LINGER_MS) <= 0) sync_batch(0) ;
   }
   return fd_readv(fd, v, n) ;
+}
+
+static stralloc origin = STRALLOC_ZERO ;
+static stralloc msgorigin = STRALLOC_ZERO ;
+static int recording = -1 ;
+
+ /* Whether the message is of the mailbox the batch record is for; the
+    first message with an origin starts the record */
+static int recordable (mpopstream_msg const *m)
+{
+  int r = mpopstream_msg_value(m, "origin", &msgorigin) ;
+  if (r < 0) mpop_dienomem() ;
+  if (!r) return 0 ;
+  if (recording < 0)
+  {
+    recording = deliver_record_start(&d, msgorigin.s) ;
+    if (recording && !stralloc_copy(&origin, &msgorigin)) mpop_dienomem() ;
+  }
+  return recording && !strcmp(origin.s, msgorigin.s) ;
+}
+
+ /* A message the record of a killed run shows stored already is not
+    stored again, only acked */
+static int message_begin (sink *k, mpopstream_msg const *m, int *rec, int *skip)
+{
+  *rec = recordable(m) ;
+  *skip = *rec ? deliver_record_known(&d, m->uid) : 0 ;
+  if (*skip < 0) return nomem() ;
+  return *skip ? 0 : sink_start(k) ;
+}
+
+static int message_end (sink *k, char const *uid, int rec, int skip)
+{
+  int r = skip ? 0 : sink_end(k) ;
+  if (!r && !skip && rec && !deliver_record_add(&d, uid)) r = nomem() ;
+  if (!r && !stralloc_cats(&acks, uid)) r = nomem() ;
+  if (!r && !stralloc_catb(&acks, "\n", 1)) r = nomem() ;
+  if (!r) { npending++ ; nunrecorded += !rec ; }
+  return r ;
 }
 
 static void stream_mode (sink *k)
 {
   stralloc uid = STRALLOC_ZERO ;
   struct stat st ;
+  int rec = 0, skip = 0 ;
   ackpipe = fstat(1, &st) == 0 && S_ISFIFO(st.st_mode) ;
   batch_sink = k ;
   mpopstream_reader_init(&reader) ;
@@ -277,23 +333,21 @@ static void stream_mode (sink *k)
   {
     mpopstream_event ev ;
     int r = 0 ;
-    if (npending >= BATCH_MAX) sync_batch() ;
+    if (batch_full()) sync_batch(0) ;
     switch (mpopstream_get(&reader, &in, &ev))
     {
       case MPOPSTREAM_MSG :
-        if (!stralloc_copys(&uid, ev.msg->uid) || !stralloc_catb(&uid, "\n", 1)) r = nomem() ;
-        else r = sink_start(k) ;
+        if (!stralloc_copys(&uid, ev.msg->uid) || !stralloc_0(&uid)) r = nomem() ;
+        else r = message_begin(k, ev.msg, &rec, &skip) ;
         break ;
       case MPOPSTREAM_DATA :
-        r = sink_data(k, ev.s, ev.len) ;
+        if (!skip) r = sink_data(k, ev.s, ev.len) ;
         break ;
       case MPOPSTREAM_MSGEND :
-        r = sink_end(k) ;
-        if (!r && !stralloc_cat(&acks, &uid)) r = nomem() ;
-        if (!r) npending++ ;
+        r = message_end(k, uid.s, rec, skip) ;
         break ;
       case MPOPSTREAM_END :
-        sync_batch() ;
+        sync_batch(1) ;
         stralloc_free(&acks) ;
         stralloc_free(&uid) ;
         return ;

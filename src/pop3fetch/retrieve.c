@@ -44,8 +44,8 @@ extern char **environ ;
     file in one write at once). The server is not slowed down by this: the
     next messages wait in our buffer and the RETR window. */
 
-#define ACK_WINDOW 16          /* messages handed to the deliverer, not yet acked */
-#define ACK_BYTES (4 * 1024 * 1024)
+#define ACK_WINDOW 32          /* messages handed to the deliverer, not yet acked: two of its batches */
+#define ACK_BYTES (8 * 1024 * 1024)
 #define OUT_HIGH (64 * 1024)
 #define READ_CHUNK 16384
 #define WINDOW_COUNT 512
@@ -53,6 +53,7 @@ extern char **environ ;
 #define ACK_MAX (UIDLS_LINE_MAX + 2)
 #define SYNC_COUNT 64         /* journal lines flushed but not synced, at most */
 #define SYNC_MILLISECS 1000   /* how long they may wait for a sync, at most */
+#define ORIGIN_MAX 1024       /* user and host; a stream header is at most 4096 bytes */
 #define CODE_DELIVERER (-1)   /* the deliverer failed: its exit code decides */
 
 enum rstate_e { R_IDLE, R_STATUS, R_BODY } ;
@@ -86,6 +87,7 @@ struct engine_s
   unsigned int pct ;
   tain deadline ;
   stralloc tmp ;
+  stralloc origin ;         /* "origin=user@host" for the stream headers, or empty */
   size_t acklen ;
   char ack[ACK_MAX] ;
 } ;
@@ -237,7 +239,7 @@ static void begin_message (engine *e)
   e->msgstart = e->appended ;
   s->m[e->cur].spos = e->appended ;
   s->m[e->cur].flags |= M_BEGUN ;
-  if (!mpopstream_put_header(&e->out, stream_uid(e, e->cur, buf), m->size, e->cur + 1, 0, 0)) nomem(e) ;
+  if (!mpopstream_put_header(&e->out, stream_uid(e, e->cur, buf), m->size, e->cur + 1, (char const *const *)&e->origin.s, !!e->origin.len)) nomem(e) ;
   if (s->received.len)
   {
     e->tmp.len = 0 ;
@@ -692,12 +694,24 @@ static void stdout_ready (engine *e)
     mpop_diesys(EX_IOERR, "cannot set stdout non-blocking") ;
 }
 
+ /* The mailbox the UIDs belong to, as the UIDLs file names it: lets a
+    deliverer recognise, after a kill, a message it has stored already */
+static void origin_init (engine *e)
+{
+  session const *s = e->s ;
+  if (!s->user || !s->host || strchr(s->user, '\n') || strchr(s->host, '\n')
+   || strlen(s->user) + strlen(s->host) > ORIGIN_MAX) return ;
+  if (!stralloc_cats(&e->origin, "origin=") || !stralloc_cats(&e->origin, s->user)
+   || !stralloc_catb(&e->origin, "@", 1) || !stralloc_cats(&e->origin, s->host) || !stralloc_0(&e->origin)) nomem(e) ;
+}
+
  /* Retrieves every message marked M_RETR; returns only when the session
     is still consistent (no late error). */
 void session_retrieve (session *s)
 {
-  engine e = { .s = s, .sfd = -1, .afd = -1, .pid = 0, .out = STRALLOC_ZERO, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .tmp = STRALLOC_ZERO } ;
+  engine e = { .s = s, .sfd = -1, .afd = -1, .pid = 0, .out = STRALLOC_ZERO, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .tmp = STRALLOC_ZERO, .origin = STRALLOC_ZERO } ;
   e.cur = next_retr(s, 0) ;
+  origin_init(&e) ;
   if (s->deliverer)
   {
     if (e.cur >= s->n) return ;
@@ -723,4 +737,5 @@ void session_retrieve (session *s)
   stralloc_free(&e.msg) ;
   stralloc_free(&e.srvmsg) ;
   stralloc_free(&e.tmp) ;
+  stralloc_free(&e.origin) ;
 }

@@ -1,8 +1,9 @@
 /* ISC license. */
 
- /* streamgen [ -T ] [ -n count ] [ file... ]: writes an mpop-stream with
-    one message per file (uid = the file's name; -n repeats the list count
-    times, uids then get a ".N" suffix); -T leaves the trailer out.
+ /* streamgen [ -T ] [ -n count ] [ -o origin ] [ file... ]: writes an
+    mpop-stream with one message per file (uid = the file's name; -n
+    repeats the list count times, uids then get a ".N" suffix); -T leaves
+    the trailer out; -o gives each header an origin= line.
     Uses the library's writer. */
 
 #include <fcntl.h>
@@ -21,7 +22,7 @@
 
 #include <mpop/stream.h>
 
-#define USAGE "streamgen [ -T ] [ -n count ] [ file... ]"
+#define USAGE "streamgen [ -T ] [ -n count ] [ -o origin ] [ file... ]"
 
 static void out (stralloc *sa)
 {
@@ -33,6 +34,8 @@ int main (int argc, char const *const *argv)
 {
   stralloc sa = STRALLOC_ZERO ;
   stralloc uid = STRALLOC_ZERO ;
+  stralloc origin = STRALLOC_ZERO ;
+  char const *extra[1] = { 0 } ;
   unsigned int count = 1 ;
   int trailer = 1 ;
   PROG = "streamgen" ;
@@ -40,12 +43,16 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "Tn:", &l) ;
+      int opt = subgetopt_r(argc, argv, "Tn:o:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'T' : trailer = 0 ; break ;
         case 'n' : if (!uint0_scan(l.arg, &count)) strerr_dieusage(EX_USAGE, USAGE) ; break ;
+        case 'o' :
+          if (!stralloc_copys(&origin, "origin=") || !stralloc_cats(&origin, l.arg) || !stralloc_0(&origin)) strerr_diefu1sys(EX_OSERR, "put") ;
+          extra[0] = origin.s ;
+          break ;
         default : strerr_dieusage(EX_USAGE, USAGE) ;
       }
     }
@@ -66,7 +73,7 @@ int main (int argc, char const *const *argv)
       if (!stralloc_cats(&uid, base ? base + 1 : argv[i])) strerr_diefu1sys(EX_OSERR, "put") ;
       if (count > 1 && (!stralloc_catb(&uid, ".", 1) || !stralloc_catb(&uid, fmt, uint_fmt(fmt, n)))) strerr_diefu1sys(EX_OSERR, "put") ;
       if (!stralloc_0(&uid)) strerr_diefu1sys(EX_OSERR, "put") ;
-      if (!mpopstream_put_header(&sa, uid.s, st.st_size, i + 1, 0, 0)) strerr_diefu1sys(EX_OSERR, "put header") ;
+      if (!mpopstream_put_header(&sa, uid.s, st.st_size, i + 1, extra, !!extra[0])) strerr_diefu1sys(EX_OSERR, "put header") ;
       out(&sa) ;
       for (;;)
       {
@@ -84,5 +91,6 @@ int main (int argc, char const *const *argv)
   out(&sa) ;
   stralloc_free(&sa) ;
   stralloc_free(&uid) ;
+  stralloc_free(&origin) ;
   return 0 ;
 }

@@ -330,6 +330,8 @@ def main(argv):
         if acc != "mbox":
             tmpdir = os.path.join(s.target_path(acc), "tmp")
             for name in os.listdir(tmpdir):
+                if name.startswith(".mdeliver-"):
+                    continue  # mdeliver's batch record: the rerun needs it
                 f["tmp"] += 1
                 os.unlink(os.path.join(tmpdir, name))
         rp = s.start([os.path.join(a.bin, "mpop"), "-q", "-C", s.rc, acc])

@@ -93,10 +93,14 @@ struct deliver_s
   stralloc path ;         /* what error messages show */
   stralloc host ;         /* sanitised hostname, for unique names */
   stralloc pending ;      /* maildir: tmp/ names committed, not synced, each NUL-terminated */
+  int recfd ;             /* maildir: the batch record, or -1 */
+  stralloc record ;       /* its header, then "uid TAB name LF" per message whose ack may be unread */
+  size_t rechead ;        /* the length of the header in record */
+  stralloc seen ;         /* the record a killed run left: the same form */
   size_t blen ;
   char buf[DELIVER_BUFSIZE] ;
 } ;
-#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .timeout = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .pending = STRALLOC_ZERO, .blen = 0 }
+#define DELIVER_ZERO { .method = -1, .arg = STRALLOC_ZERO, .dirfd = -1, .newfd = -1, .fd = -1, .pid = 0, .timeout = 0, .inmsg = 0, .locked = 0, .bol = 1, .inprefix = 0, .fromi = 0, .epipe = 0, .needsync = 0, .gt = 0, .msgstart = 0, .syncstart = 0, .name = STRALLOC_ZERO, .path = STRALLOC_ZERO, .host = STRALLOC_ZERO, .pending = STRALLOC_ZERO, .recfd = -1, .record = STRALLOC_ZERO, .rechead = 0, .seen = STRALLOC_ZERO, .blen = 0 }
 
  /* "maildir", "mbox", "mda", "exchange" -> a method, or -1 */
 extern int deliver_method (char const *name) ;
@@ -123,6 +127,27 @@ extern int deliver_sync (deliver *, stralloc *err) ;
     maildir: removed from tmp/ (they were never acknowledged); exchange:
     they stay. */
 extern void deliver_close (deliver *) ;
+
+ /* The batch record (maildir): what a kill between a message's link into
+    new/ and the reading of its ack would otherwise deliver twice.
+    deliver_record_start opens DIR/tmp/.mdeliver-HASH for the mailbox
+    origin ("user@host"), locks it and loads what a killed run left in it;
+    1: records from now on, 0: cannot (another maildir method, no origin,
+    the record held by another deliverer, or not readable). Each committed
+    message is then noted with deliver_record_add (its UID; the file name
+    is the one just committed); deliver_sync writes the record before it
+    syncs the filesystem, so the record is durable before any of its
+    messages is visible. deliver_record_known tells whether uid is named by
+    the record of the killed run and its file is still in new/ or cur/:
+    then it is stored already, not to be stored again, and it is noted as
+    if just committed (1; 0 no; -1 out of memory). deliver_record_acked:
+    every ack written so far has been read, the record is emptied (what the
+    killed run left stays in it until the stream has ended). deliver_close
+    removes an empty record. */
+extern int deliver_record_start (deliver *, char const *origin) ;
+extern int deliver_record_add (deliver *, char const *uid) ;
+extern int deliver_record_known (deliver *, char const *uid) ;
+extern void deliver_record_acked (deliver *, int ended) ;
 
  /* For a signal handler that is about to end the process: async-signal-
     safe. Removes the message in progress as well as it can (kills the

@@ -55,6 +55,10 @@ struct mpopstream_msg_s
   size_t extralen ;
 } ;
 
+ /* Copies the value of the extra line "key=value" of m into sa, NUL-
+    terminated: 1 found, 0 absent, -1 out of memory */
+extern int mpopstream_msg_value (mpopstream_msg const *m, char const *key, stralloc *sa) ;
+
 enum mpopstream_event_e
 {
   MPOPSTREAM_NEED,        /* all input consumed, feed more */
