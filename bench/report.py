@@ -36,6 +36,13 @@ TARGETS = {
     ("f", "tls"): (0.5, None),
 }
 
+def probe_text(probe):
+    p = probe.split()
+    return ("the server's own time for one session (a scripted client on plain TCP, one command at "
+            "a time, median of 3): login + STAT + QUIT %s ms; login + UIDL + QUIT %s ms; "
+            "login + LIST + UIDL + QUIT %s ms" % (p[0], p[1], p[2]))
+
+
 CLIENT_NAMES = OrderedDict([
     ("ours", "ours (mpop toolkit)"),
     ("mpop", "mpop 1.4.18"),
@@ -215,10 +222,7 @@ def main():
             w("- self-check across the delay line (median of 7): TCP connect %s ms, connect until the "
               "POP3 greeting has arrived %s ms (expected: 1 and 2 round trips of 20 ms)" % (p[0], p[1]))
         if "server_probe" in ci:
-            p = ci["server_probe"].split()
-            w("- the server's own time for one session (a scripted client on plain TCP, one command at "
-              "a time, median of 3): login + STAT + QUIT %s ms; login + UIDL + QUIT %s ms; "
-              "login + LIST + UIDL + QUIT %s ms" % (p[0], p[1], p[2]))
+            w("- " + probe_text(ci["server_probe"]))
         if "delayline" in ci:
             w("- delay line (A = server side, B = client side), over the whole case: %s" % ci["delayline"])
         for v in variants[c]:
@@ -228,6 +232,11 @@ def main():
             w("")
             w("%s, delivery: %s%s." % (vi.get("transport", "?"), vi.get("delivery", "?").replace("shm-mbox", "mbox on tmpfs"),
                                       (", %s polls per measurement" % vi["polls"]) if vi.get("polls", "1") != "1" else ""))
+            if "storage" in vi:
+                w("Server storage: %s." % vi["storage"])
+            if "server_probe" in vi:
+                t = probe_text(vi["server_probe"])
+                w(t[0].upper() + t[1:] + ".")
             for k, val in vi.items():
                 if k.startswith("populate_"):
                     w("First (untimed) retrieval of all messages by %s: %s." % (k[9:], val))
@@ -295,6 +304,12 @@ METHOD = """
   Before every run that deletes (keep off), the server's Maildir is restored
   from it (message files as hard links, Dovecot's index files as copies), so
   every run starts from the same server state.
+  Case f's server stores the mailbox in mdbox (Dovecot's format for large
+  mailboxes; the Maildir is converted by `doveadm sync`): on Maildir,
+  Dovecot's own opening of a mailbox of 100 000 files (it reads
+  dovecot-uidlist into a hash table) costs most of mpop's whole poll, a floor
+  for every client. That variant, `f / tls-maildir`, is measured too, for
+  information, without a target.
 - **Clients.** Every client gets its own home, rc file and target, the same
   account (USER/PASS authentication, `keep off` except in f, mpop's default
   `Received:` header); ours and mpop 1.4.18 read the same rc text; `-q`.
