@@ -29,7 +29,7 @@
 #define USAGE "mdeliver [ -1 ] [ -q ] [ -f sender ] [ maildir dir | mbox file | mda command | exchange dir ]"
 
 #define BATCH_MAX 2               /* messages made durable together, at most */
-#define BATCH_RECORDED 16         /* the same, when the batch record names them all */
+#define BATCH_RECORDED 32         /* the same, when the batch record names them all */
 #define READER_GRACE_MS 20        /* how long a cut stream waits to see the fetcher gone */
 #define LINGER_MS 1               /* how long a batch waits for more input */
 #define ACKWAIT_TRIES 1000        /* 100 us each: how long acks may wait to be read */

@@ -44,8 +44,8 @@ extern char **environ ;
     file in one write at once). The server is not slowed down by this: the
     next messages wait in our buffer and the RETR window. */
 
-#define ACK_WINDOW 32          /* messages handed to the deliverer, not yet acked: two of its batches */
-#define ACK_BYTES (8 * 1024 * 1024)
+#define ACK_WINDOW 64          /* messages handed to the deliverer, not yet acked: two of its maildir batches */
+#define ACK_BYTES (16 * 1024 * 1024)
 #define OUT_HIGH (64 * 1024)
 #define READ_CHUNK 16384
 #define WINDOW_COUNT 512
