@@ -720,13 +720,13 @@ void session_retrieve (session *s)
 {
   engine e = { .s = s, .sfd = -1, .afd = -1, .pid = 0, .out = STRALLOC_ZERO, .msg = STRALLOC_ZERO, .srvmsg = STRALLOC_ZERO, .tmp = STRALLOC_ZERO, .origin = STRALLOC_ZERO } ;
   e.cur = next_retr(s, 0) ;
-  origin_init(&e) ;
   if (s->deliverer)
   {
     if (e.cur >= s->n) return ;
     spawn_deliverer(&e) ;
   }
   else stdout_ready(&e) ;
+  origin_init(&e) ;
   if (e.cur < s->n && settings_onoff(s->a.v[S_RECEIVED_HEADER] ? s->a.v[S_RECEIVED_HEADER] : settings_table[S_RECEIVED_HEADER].def))
     received_init(s) ;
   if (e.cur >= s->n)
