@@ -58,14 +58,15 @@ $(B)/src/pop3fetch/retrieve.o: src/pop3fetch/retrieve.c src/include/mpop/account
 $(B)/src/pop3info/pop3info.o: src/pop3info/pop3info.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/x509.h
 $(B)/src/rcparse/rcparse.o: src/rcparse/rcparse.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h
 $(B)/src/tests/auth-test.o: src/tests/auth-test.c src/include/mpop/account.h src/include/mpop/auth.h src/include/mpop/conn.h src/include/mpop/err.h src/include/mpop/pop3.h src/include/mpop/settings.h
-$(B)/src/tests/deliver_test.o: src/tests/deliver_test.c src/include/mpop/deliver.h src/tests/../libmpop/deliver-internal.h
+$(B)/src/tests/check.o: src/tests/check.c src/tests/check.h
+$(B)/src/tests/deliver_test.o: src/tests/deliver_test.c src/include/mpop/deliver.h src/tests/../libmpop/deliver-internal.h src/tests/check.h
 $(B)/src/tests/envfrom_test.o: src/tests/envfrom_test.c src/include/mpop/envfrom.h
 $(B)/src/tests/pop3-test.o: src/tests/pop3-test.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/pop3.h src/include/mpop/settings.h
 $(B)/src/tests/settings-test.o: src/tests/settings-test.c src/include/mpop/settings.h
 $(B)/src/tests/srv-test.o: src/tests/srv-test.c src/include/mpop/srv.h
-$(B)/src/tests/stream_test.o: src/tests/stream_test.c src/include/mpop/stream.h
+$(B)/src/tests/stream_test.o: src/tests/stream_test.c src/include/mpop/stream.h src/tests/check.h
 $(B)/src/tests/streamgen.o: src/tests/streamgen.c src/include/mpop/stream.h
-$(B)/src/tests/uidlquick_test.o: src/tests/uidlquick_test.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidlquick.h src/include/mpop/uidls.h
+$(B)/src/tests/uidlquick_test.o: src/tests/uidlquick_test.c src/include/mpop/account.h src/include/mpop/conn.h src/include/mpop/pop3.h src/include/mpop/settings.h src/include/mpop/uidlquick.h src/include/mpop/uidls.h src/tests/check.h
 $(B)/src/tests/uidls-test.o: src/tests/uidls-test.c src/include/mpop/uidls.h
 $(B)/src/uidlstore/uidlstore.o: src/uidlstore/uidlstore.c src/include/mpop/account.h src/include/mpop/err.h src/include/mpop/settings.h src/include/mpop/uidls.h src/include/mpop/uidls_import.h
 
@@ -84,7 +85,7 @@ $(B)/bin/rcparse: $(B)/src/rcparse/rcparse.o $(B)/libmpop.a
 $(B)/test/auth-test: EXTRA_LIBS := ${TLS_LIB} ${GSASL_LIB} ${SKARNET_LIB}
 $(B)/test/auth-test: $(B)/src/tests/auth-test.o $(B)/libmpop.a
 $(B)/test/deliver_test: EXTRA_LIBS := ${SKARNET_LIB}
-$(B)/test/deliver_test: $(B)/src/tests/deliver_test.o $(B)/libmpop.a
+$(B)/test/deliver_test: $(B)/src/tests/deliver_test.o $(B)/src/tests/check.o $(B)/libmpop.a
 $(B)/test/envfrom_test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/envfrom_test: $(B)/src/tests/envfrom_test.o $(B)/libmpop.a
 $(B)/test/pop3-test: EXTRA_LIBS := ${TLS_LIB} ${SKARNET_LIB}
@@ -94,11 +95,11 @@ $(B)/test/settings-test: $(B)/src/tests/settings-test.o $(B)/libmpop.a
 $(B)/test/srv-test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/srv-test: $(B)/src/tests/srv-test.o $(B)/libmpop.a
 $(B)/test/stream_test: EXTRA_LIBS := ${SKARNET_LIB}
-$(B)/test/stream_test: $(B)/src/tests/stream_test.o $(B)/libmpop.a
+$(B)/test/stream_test: $(B)/src/tests/stream_test.o $(B)/src/tests/check.o $(B)/libmpop.a
 $(B)/test/streamgen: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/streamgen: $(B)/src/tests/streamgen.o $(B)/libmpop.a
 $(B)/test/uidlquick_test: EXTRA_LIBS := ${TLS_LIB} ${SKARNET_LIB}
-$(B)/test/uidlquick_test: $(B)/src/tests/uidlquick_test.o $(B)/libmpop.a
+$(B)/test/uidlquick_test: $(B)/src/tests/uidlquick_test.o $(B)/src/tests/check.o $(B)/libmpop.a
 $(B)/test/uidls-test: EXTRA_LIBS := ${SKARNET_LIB}
 $(B)/test/uidls-test: $(B)/src/tests/uidls-test.o $(B)/libmpop.a
 $(B)/bin/uidlstore: EXTRA_LIBS := ${SKARNET_LIB}

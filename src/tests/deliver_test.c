@@ -12,26 +12,15 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
-#include <skalibs/types.h>
 
 #include <mpop/deliver.h>
 #include "../libmpop/deliver-internal.h"
+#include "check.h"
 
-static unsigned int npassed = 0, nfailed = 0 ;
 static char dir[] = "/tmp/deliver_test.XXXXXX" ;
 static deliver d = DELIVER_ZERO ;
-
-static void check (int ok, char const *what)
-{
-  if (ok) { npassed++ ; return ; }
-  nfailed++ ;
-  buffer_puts(buffer_2, "FAIL: ") ;
-  buffer_puts(buffer_2, what) ;
-  buffer_putsflush(buffer_2, "\n") ;
-}
 
 static char const msg[] =
   "From the top\nSubject: t\n\n>From a\n>>>From b\nFro\n>Fr\nFrom\n>\nx From y\n.\r\nFrom " ;
@@ -230,7 +219,6 @@ static void test_open_errors (void)
 
 int main (void)
 {
-  char fmt[UINT_FMT] ;
   if (!mkdtemp(dir)) return 2 ;
   test_mbox_chunks() ;
   test_exchange_chunks() ;
@@ -239,9 +227,5 @@ int main (void)
   test_tolf() ;
   test_open_errors() ;
   rmdir(dir) ;
-  buffer_put(buffer_1, fmt, uint_fmt(fmt, npassed)) ;
-  buffer_puts(buffer_1, " passed, ") ;
-  buffer_put(buffer_1, fmt, uint_fmt(fmt, nfailed)) ;
-  buffer_putsflush(buffer_1, " failed\n") ;
-  return !!nfailed ;
+  return check_report() ;
 }

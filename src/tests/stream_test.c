@@ -14,20 +14,7 @@
 #include <skalibs/types.h>
 
 #include <mpop/stream.h>
-
-static unsigned int npassed = 0, nfailed = 0 ;
-
-static void check (int ok, char const *what)
-{
-  if (ok) npassed++ ;
-  else
-  {
-    nfailed++ ;
-    buffer_puts(buffer_2, "FAIL: ") ;
-    buffer_puts(buffer_2, what) ;
-    buffer_putsflush(buffer_2, "\n") ;
-  }
-}
+#include "check.h"
 
  /* A transcript of the events: "M uid size num extra|" "D<bytes>" "E" "Z" "!err" */
 static int record (stralloc *t, mpopstream_event const *ev)
@@ -350,7 +337,6 @@ static void test_fuzz (void)
 
 int main (void)
 {
-  char fmt[UINT_FMT] ;
   test_writer() ;
   test_roundtrip() ;
   test_big() ;
@@ -359,9 +345,5 @@ int main (void)
   test_detect() ;
   test_get() ;
   test_fuzz() ;
-  buffer_put(buffer_1, fmt, uint_fmt(fmt, npassed)) ;
-  buffer_puts(buffer_1, " passed, ") ;
-  buffer_put(buffer_1, fmt, uint_fmt(fmt, nfailed)) ;
-  buffer_putsflush(buffer_1, " failed\n") ;
-  return !!nfailed ;
+  return check_report() ;
 }

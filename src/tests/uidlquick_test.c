@@ -4,21 +4,8 @@
 
 #include <string.h>
 
-#include <skalibs/buffer.h>
-#include <skalibs/types.h>
-
 #include <mpop/uidlquick.h>
-
-static unsigned int npassed = 0, nfailed = 0 ;
-
-static void check (int ok, char const *what)
-{
-  if (ok) { npassed++ ; return ; }
-  nfailed++ ;
-  buffer_puts(buffer_2, "FAIL: ") ;
-  buffer_puts(buffer_2, what) ;
-  buffer_putsflush(buffer_2, "\n") ;
-}
+#include "check.h"
 
 static void test_positions (void)
 {
@@ -62,12 +49,7 @@ static void test_parse (void)
 
 int main (void)
 {
-  char fmt[UINT_FMT] ;
   test_positions() ;
   test_parse() ;
-  buffer_put(buffer_1, fmt, uint_fmt(fmt, npassed)) ;
-  buffer_puts(buffer_1, " passed, ") ;
-  buffer_put(buffer_1, fmt, uint_fmt(fmt, nfailed)) ;
-  buffer_putsflush(buffer_1, " failed\n") ;
-  return !!nfailed ;
+  return check_report() ;
 }
