@@ -510,22 +510,34 @@ time.sleep(1)' "$T/mbox" "$T/locked" &
   [ ! -e "$T/absent" ]
 }
 
-@test "mdeliver: a signal in the middle of a message removes it" {
+# An mbox with one old message ($T/mbox, copied to $T/mbox.orig) and the
+# first 250000 bytes of a stream of one big message ($T/cut)
+mbox_and_cut_stream () {
   printf 'From old Thu Jan  1 00:00:00 1970\nold\n\n' > "$T/mbox"
   cp "$T/mbox" "$T/mbox.orig"
   printf 'Subject: x\n\n' > "$T/m"
   head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 70 >> "$T/m"
   "$STREAMGEN" -T "$T/m" | head -c 250000 > "$T/cut"
-  mkfifo "$T/fifo"
+}
+
+# signal_mid_mbox SIGNAL: mdeliver appends $T/cut to $T/mbox and gets
+# SIGNAL in the middle of the message; its exit status goes to rc
+signal_mid_mbox () {
+  rm -f "$T/fifo" ; mkfifo "$T/fifo"
   "$MD" -f s@x mbox "$T/mbox" < "$T/fifo" > "$T/acks" 2> "$T/err" &
   pid=$! ; BGPID=$pid
   exec 7> "$T/fifo"
   cat "$T/cut" >&7
   wait_for bigger_than "$T/mbox" 100000
-  kill -TERM "$pid"
+  kill -"$1" "$pid"
   rc=0 ; wait "$pid" || rc=$?
   exec 7>&-
   BGPID=
+}
+
+@test "mdeliver: a signal in the middle of a message removes it" {
+  mbox_and_cut_stream
+  signal_mid_mbox TERM
   [ "$rc" -eq 143 ]
   same_bytes "$T/mbox" "$T/mbox.orig"
 }
@@ -556,23 +568,10 @@ time.sleep(1)' "$T/mbox" "$T/locked" &
 # next mdeliver remove what the killed one left (and keep what another
 # program appended after it)
 @test "mdeliver: after a SIGKILL in the middle of an mbox message, the next run removes the partial tail" {
-  printf 'From old Thu Jan  1 00:00:00 1970\nold\n\n' > "$T/mbox"
-  cp "$T/mbox" "$T/mbox.orig"
-  printf 'Subject: x\n\n' > "$T/m"
-  head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 70 >> "$T/m"
-  "$STREAMGEN" -T "$T/m" | head -c 250000 > "$T/cut"
+  mbox_and_cut_stream
   for foreign in no yes ; do
     cp "$T/mbox.orig" "$T/mbox"
-    rm -f "$T/fifo" ; mkfifo "$T/fifo"
-    "$MD" -f s@x mbox "$T/mbox" < "$T/fifo" > "$T/acks" 2> "$T/err" &
-    pid=$! ; BGPID=$pid
-    exec 7> "$T/fifo"
-    cat "$T/cut" >&7
-    wait_for bigger_than "$T/mbox" 100000
-    kill -KILL "$pid"
-    rc=0 ; wait "$pid" || rc=$?
-    exec 7>&-
-    BGPID=
+    signal_mid_mbox KILL
     [ "$rc" -eq 137 ]
     # the partial message is there, and the tail record
     bigger_than "$T/mbox" 100000

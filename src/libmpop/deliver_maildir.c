@@ -114,26 +114,24 @@ static void maildir_abort (deliver *d)
   unlinkat(d->dirfd, d->name.s, 0) ;
 }
 
+static int sync_failed (deliver *d, int r)
+{
+  drop_pending(d, 0) ;
+  return r ;
+}
+
 static int maildir_sync (deliver *d, stralloc *err)
 {
   int r ;
   if (!d->pending.len) return 0 ;
   r = deliver_record_write(d, err) ;
-  if (r) { drop_pending(d, 0) ; return r ; }
+  if (r) return sync_failed(d, r) ;
 #ifdef MAILDIR_SYNCFS
   if (syncfs(d->dirfd) < 0)
-  {
-    r = deliver_err(err, EX_IOERR, errno, "cannot sync ", d->arg.s, "/tmp") ;
-    drop_pending(d, 0) ;
-    return r ;
-  }
+    return sync_failed(d, deliver_err(err, EX_IOERR, errno, "cannot sync ", d->arg.s, "/tmp")) ;
 #else
   if (d->recfd >= 0 && !deliver_fsync(d->recfd))
-  {
-    r = deliver_err(err, EX_IOERR, errno, "cannot sync the batch record in ", d->arg.s, "/tmp") ;
-    drop_pending(d, 0) ;
-    return r ;
-  }
+    return sync_failed(d, deliver_err(err, EX_IOERR, errno, "cannot sync the batch record in ", d->arg.s, "/tmp")) ;
 #endif
   for (size_t i = 0 ; i < d->pending.len ; i += strlen(d->pending.s + i) + 1)
   {

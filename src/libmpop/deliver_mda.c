@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #ifdef __linux__
-#include <sys/prctl.h>
 #endif
 
 #include <skalibs/djbunix.h>
@@ -20,6 +19,7 @@
 #include <mpop/deliver.h>
 #include <mpop/envfrom.h>
 #include <mpop/err.h>
+#include <mpop/shellchild.h>
 #include "deliver-internal.h"
 
  /* mda CMD: "/bin/sh -c CMD" per message, %F replaced by the sanitised
@@ -32,24 +32,6 @@ static int mda_open (deliver *d, stralloc *err)
   if (!stralloc_copy(&d->path, &d->arg)) return deliver_nomem(err) ;
   sig_ignore(SIGPIPE) ;
   return 0 ;
-}
-
-static void child (int rfd, char const *cmd, pid_t parent)
-{
-  sigset_t set ;
-  setpgid(0, 0) ;
-#ifdef PR_SET_PDEATHSIG
-  prctl(PR_SET_PDEATHSIG, SIGKILL) ;
-#endif
-  if (getppid() != parent) _exit(EX_TEMPFAIL) ;  /* killed before the line above: the message would come cut */
-  sigemptyset(&set) ;
-  sigprocmask(SIG_SETMASK, &set, 0) ;
-  signal(SIGPIPE, SIG_DFL) ;
-  signal(SIGXFSZ, SIG_DFL) ;
-  if (rfd != 0 && (dup2(rfd, 0) < 0 || close(rfd) < 0)) _exit(EX_OSERR) ;
-  if (dup2(2, 1) < 0) _exit(EX_OSERR) ;
-  execl("/bin/sh", "sh", "-c", cmd, (char *)0) ;
-  _exit(errno == ENOENT ? 127 : 126) ;
 }
 
 static int mda_begin (deliver *d, char const *sender, stralloc *err)
@@ -72,7 +54,7 @@ static int mda_begin (deliver *d, char const *sender, stralloc *err)
     d->pid = 0 ;
     return deliver_err(err, EX_OSERR, e, "cannot run ", d->arg.s) ;
   }
-  if (!d->pid) child(p[0], cmd.s, parent) ;
+  if (!d->pid) shellchild_exec(cmd.s, p[0], 2, parent) ;
   setpgid(d->pid, d->pid) ;
   stralloc_free(&cmd) ;
   fd_close(p[0]) ;

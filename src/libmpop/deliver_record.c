@@ -29,6 +29,7 @@
 
 #define RECORD_MAGIC "mdeliver-record 1 "
 #define RECORD_MAX 1048576
+#define RECORD_NONE (-2)       /* recfd when the record cannot be kept */
 
 static uint64_t fnv (uint64_t h, char const *s, size_t len)
 {
@@ -93,11 +94,11 @@ static int load_seen (deliver *d, int fd)
   return 1 ;
 }
 
-int deliver_record_start (deliver *d, char const *origin)
+static int record_open (deliver *d, char const *origin)
 {
   char name[27] ;
   int fd ;
-  if (d->method != DELIVER_MAILDIR || d->recfd >= 0 || !*origin || strchr(origin, '\n')) return 0 ;
+  if (d->method != DELIVER_MAILDIR || !*origin || strchr(origin, '\n')) return 0 ;
   d->record.len = 0 ;
   if (!stralloc_cats(&d->record, origin) || !stralloc_catb(&d->record, "\n", 1)) return 0 ;
   d->rechead = d->record.len ;
@@ -112,6 +113,12 @@ int deliver_record_start (deliver *d, char const *origin)
   }
   d->recfd = fd ;
   return 1 ;
+}
+
+int deliver_record_for (deliver *d, char const *origin)
+{
+  if (d->recfd == -1 && !record_open(d, origin)) d->recfd = RECORD_NONE ;
+  return d->recfd >= 0 && strlen(origin) + 1 == d->rechead && !memcmp(d->record.s, origin, d->rechead - 1) ;
 }
 
 int deliver_record_add (deliver *d, char const *uid)
@@ -220,8 +227,8 @@ void deliver_record_close (deliver *d)
       unlinkat(d->dirfd, name, 0) ;
     }
     fd_close(d->recfd) ;
-    d->recfd = -1 ;
   }
+  d->recfd = -1 ;
   stralloc_free(&d->record) ;
   stralloc_free(&d->seen) ;
   d->rechead = 0 ;

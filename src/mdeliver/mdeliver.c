@@ -283,22 +283,14 @@ static ssize_t stream_read (int fd, struct iovec const *v, unsigned int n)
 }
 
 static stralloc origin = STRALLOC_ZERO ;
-static stralloc msgorigin = STRALLOC_ZERO ;
-static int recording = -1 ;
 
- /* Whether the message is of the mailbox the batch record is for; the
-    first message with an origin starts the record */
+ /* Whether the message is of the mailbox the batch record is for (the
+    first message with an origin decides) */
 static int recordable (mpopstream_msg const *m)
 {
-  int r = mpopstream_msg_value(m, "origin", &msgorigin) ;
+  int r = mpopstream_msg_value(m, "origin", &origin) ;
   if (r < 0) mpop_dienomem() ;
-  if (!r) return 0 ;
-  if (recording < 0)
-  {
-    recording = deliver_record_start(&d, msgorigin.s) ;
-    if (recording && !stralloc_copy(&origin, &msgorigin)) mpop_dienomem() ;
-  }
-  return recording && !strcmp(origin.s, msgorigin.s) ;
+  return r && deliver_record_for(&d, origin.s) ;
 }
 
  /* A message the record of a killed run shows stored already is not

@@ -6,9 +6,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include <sys/wait.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
@@ -22,6 +19,7 @@
 #include <mpop/err.h>
 #include <mpop/pop3.h>
 #include <mpop/settings.h>
+#include <mpop/shellchild.h>
 
 #include "pop3fetch.h"
 #include "filter.h"
@@ -97,26 +95,6 @@ static void header_read (session *s, unsigned int i, stralloc *h)
      && !stralloc_catb(h, buf, (size_t)k < FILTER_HEADER_MAX - h->len ? (size_t)k : FILTER_HEADER_MAX - h->len)) nomem(s) ;
   }
   header_cut(s, h) ;
-}
-
- /* The filter dies with us (Linux): a SIGKILLed pop3fetch leaves no
-    filter behind */
-static void child (int rfd, int outfd, char const *cmd, pid_t parent)
-{
-  sigset_t set ;
-  setpgid(0, 0) ;
-#ifdef PR_SET_PDEATHSIG
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(EX_OSERR) ;
-#else
-  (void)parent ;
-#endif
-  sigemptyset(&set) ;
-  sigprocmask(SIG_SETMASK, &set, 0) ;
-  signal(SIGPIPE, SIG_DFL) ;
-  if (dup2(outfd, 1) < 0) _exit(EX_OSERR) ;
-  if (rfd != 0 && (dup2(rfd, 0) < 0 || close(rfd) < 0)) _exit(EX_OSERR) ;
-  execl("/bin/sh", "sh", "-c", cmd, (char *)0) ;
-  _exit(errno == ENOENT ? 127 : 126) ;
 }
 
 static void stop (pid_t pid)
@@ -217,7 +195,7 @@ static int run_filter (session *s, unsigned int i, stralloc const *h)
   if (pipecoe(p) < 0) mpop_diesys(EX_OSERR, "cannot create a pipe for ", name) ;
   pid = fork() ;
   if (pid < 0) mpop_diesys(EX_OSERR, "cannot run ", name) ;
-  if (!pid) child(p[0], buffer_fd(s->out), cmd.s, self) ;
+  if (!pid) shellchild_exec(cmd.s, p[0], buffer_fd(s->out), self) ;
   setpgid(pid, pid) ;
   fd_close(p[0]) ;
   if (ndelay_on(p[1]) < 0) mpop_diesys(EX_OSERR, "cannot set up the pipe to ", name) ;

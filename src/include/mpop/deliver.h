@@ -93,7 +93,7 @@ struct deliver_s
   stralloc path ;         /* what error messages show */
   stralloc host ;         /* sanitised hostname, for unique names */
   stralloc pending ;      /* maildir: tmp/ names committed, not synced, each NUL-terminated */
-  int recfd ;             /* maildir: the batch record, or -1 */
+  int recfd ;             /* maildir: the batch record; -1 not opened yet, -2 cannot be */
   stralloc record ;       /* its header, then "uid TAB name LF" per message whose ack may be unread */
   size_t rechead ;        /* the length of the header in record */
   stralloc seen ;         /* the record a killed run left: the same form */
@@ -130,10 +130,12 @@ extern void deliver_close (deliver *) ;
 
  /* The batch record (maildir): what a kill between a message's link into
     new/ and the reading of its ack would otherwise deliver twice.
-    deliver_record_start opens DIR/tmp/.mdeliver-HASH for the mailbox
-    origin ("user@host"), locks it and loads what a killed run left in it;
-    1: records from now on, 0: cannot (another maildir method, no origin,
-    the record held by another deliverer, or not readable). Each committed
+    deliver_record_for tells whether the messages of the mailbox origin
+    ("user@host") are recorded: its first call opens DIR/tmp/.mdeliver-HASH
+    for that origin, locks it and loads what a killed run left in it, and
+    later calls answer 1 for that origin only; always 0 when it cannot be
+    (another method than maildir, an empty origin, the record held by
+    another deliverer, or not readable). Each committed
     message is then noted with deliver_record_add (its UID; the file name
     is the one just committed); deliver_sync writes the record before it
     syncs the filesystem, so the record is durable before any of its
@@ -141,10 +143,12 @@ extern void deliver_close (deliver *) ;
     the record of the killed run and its file is still in new/ or cur/:
     then it is stored already, not to be stored again, and it is noted as
     if just committed (1; 0 no; -1 out of memory). deliver_record_acked:
-    every ack written so far has been read, the record is emptied (what the
-    killed run left stays in it until the stream has ended). deliver_close
-    removes an empty record. */
-extern int deliver_record_start (deliver *, char const *origin) ;
+    every ack written so far has been read, so the next write of the record
+    leaves their messages out (the file is not touched now: what it still
+    names is recorded, which stays true); what the killed run left stays in
+    it until the stream has ended. deliver_close removes the file when
+    nothing in it is needed any more. */
+extern int deliver_record_for (deliver *, char const *origin) ;
 extern int deliver_record_add (deliver *, char const *uid) ;
 extern int deliver_record_known (deliver *, char const *uid) ;
 extern void deliver_record_acked (deliver *, int ended) ;
